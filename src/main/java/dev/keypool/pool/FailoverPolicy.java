@@ -1,0 +1,49 @@
+package dev.keypool.pool;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * How a pool reacts to upstream statuses: which cool a key down, which disable it, and how
+ * long a cooldown lasts.
+ *
+ * @param cooldownOn statuses that put the key in cooldown (default 429)
+ * @param disableOn statuses that disable the key (default 401, 403)
+ * @param defaultCooldown cooldown when the response says nothing usable about retrying
+ * @param maxCooldown upper bound for any cooldown, whatever the provider asks for
+ */
+public record FailoverPolicy(Set<Integer> cooldownOn, Set<Integer> disableOn, Duration defaultCooldown,
+		Duration maxCooldown) {
+
+	public static final FailoverPolicy DEFAULT = new FailoverPolicy(Set.of(429), Set.of(401, 403),
+			Duration.ofSeconds(60), Duration.ofMinutes(15));
+
+	public FailoverPolicy {
+		cooldownOn = Set.copyOf(cooldownOn);
+		disableOn = Set.copyOf(disableOn);
+		if (defaultCooldown.isNegative() || maxCooldown.isNegative()) {
+			throw new IllegalArgumentException("cooldowns must not be negative");
+		}
+	}
+
+	public Verdict classify(int status) {
+		if (this.cooldownOn.contains(status)) {
+			return Verdict.COOL_DOWN;
+		}
+		if (this.disableOn.contains(status)) {
+			return Verdict.DISABLE;
+		}
+		return (status >= 200 && status < 400) ? Verdict.SUCCESS : Verdict.RELAY;
+	}
+
+	/**
+	 * The cooldown for a rate-limited response: what its headers ask for, else the default,
+	 * never more than the maximum.
+	 */
+	public Duration cooldownFor(String retryAfterMs, String retryAfter, Instant now) {
+		Duration requested = RetryAfter.parse(retryAfterMs, retryAfter, now).orElse(this.defaultCooldown);
+		return (requested.compareTo(this.maxCooldown) > 0) ? this.maxCooldown : requested;
+	}
+
+}

@@ -1,0 +1,51 @@
+package dev.keypool.pool;
+
+import java.time.Instant;
+
+/**
+ * The stored facts about one key. The {@link KeyStatus} is derived from them at read time,
+ * so a cooldown ends by itself when its deadline passes and nothing has to poll.
+ *
+ * @param disabled whether an authentication failure disabled the key (until reset)
+ * @param cooldownUntil the end of the current or last cooldown, or {@code null}
+ * @param lastStatus the upstream status of the last failure that marked the key, or {@code null}
+ * @param lastFailureAt when the key was last marked, or {@code null}
+ */
+public record KeyState(boolean disabled, Instant cooldownUntil, Integer lastStatus, Instant lastFailureAt) {
+
+	/** A key nothing has happened to. */
+	public static final KeyState FRESH = new KeyState(false, null, null, null);
+
+	public KeyStatus statusAt(Instant now) {
+		if (this.disabled) {
+			return KeyStatus.DISABLED;
+		}
+		if (this.cooldownUntil != null && now.isBefore(this.cooldownUntil)) {
+			return KeyStatus.COOLING_DOWN;
+		}
+		return KeyStatus.AVAILABLE;
+	}
+
+	public boolean isAvailableAt(Instant now) {
+		return !this.disabled && (this.cooldownUntil == null || !now.isBefore(this.cooldownUntil));
+	}
+
+	/**
+	 * Marks a cooldown. A later deadline already in place wins, so concurrent marks with
+	 * different Retry-After values never shorten a cooldown; a disabled key stays disabled.
+	 */
+	public KeyState coolDown(Instant until, int status, Instant at) {
+		Instant later = (this.cooldownUntil != null && this.cooldownUntil.isAfter(until)) ? this.cooldownUntil : until;
+		return new KeyState(this.disabled, later, status, at);
+	}
+
+	public KeyState disable(int status, Instant at) {
+		return new KeyState(true, this.cooldownUntil, status, at);
+	}
+
+	/** Available again; the last failure stays visible to operators. */
+	public KeyState reset() {
+		return new KeyState(false, null, this.lastStatus, this.lastFailureAt);
+	}
+
+}
