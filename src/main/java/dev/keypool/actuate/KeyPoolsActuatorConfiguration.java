@@ -1,0 +1,21 @@
+package dev.keypool.actuate;
+
+import dev.keypool.pool.KeyPools;
+import dev.keypool.pool.KeyStateStore;
+
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Operator-facing views of the pools: health, the {@code keypools} endpoint, metrics.
+ */
+@Configuration(proxyBeanMethods = false)
+public class KeyPoolsActuatorConfiguration {
+
+	/** Named so that the contributor is {@code keypools}. */
+	@Bean
+	KeyPoolsHealthIndicator keypoolsHealthIndicator(KeyPools pools, KeyStateStore store) {
+		return new KeyPoolsHealthIndicator(pools, store);
+	}
+
+}

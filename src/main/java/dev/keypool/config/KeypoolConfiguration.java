@@ -1,0 +1,98 @@
+package dev.keypool.config;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import dev.keypool.config.KeypoolProperties.Key;
+import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.gateway.CallerResolver;
+import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
+import dev.keypool.gateway.PoolBinding;
+import dev.keypool.gateway.PooledRequestHeadersFilter;
+import dev.keypool.pool.FailoverPolicy;
+import dev.keypool.pool.InMemoryKeyStateStore;
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyPools;
+import dev.keypool.pool.KeyStateStore;
+import dev.keypool.pool.PoolKey;
+import dev.keypool.provider.ProviderDialects;
+
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.cloud.gateway.config.GatewayProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * Builds the pools from {@link KeypoolProperties} after checking the whole configuration,
+ * and registers the {@code KeyFailover} filter.
+ */
+@Configuration(proxyBeanMethods = false)
+public class KeypoolConfiguration {
+
+	private static final Log logger = LogFactory.getLog(KeypoolConfiguration.class);
+
+	@Bean
+	@ConditionalOnMissingBean
+	Clock keypoolClock() {
+		return Clock.systemUTC();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ProviderDialects providerDialects() {
+		return ProviderDialects.builtIn();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean(KeyStateStore.class)
+	KeyStateStore inMemoryKeyStateStore() {
+		return new InMemoryKeyStateStore();
+	}
+
+	@Bean
+	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
+			KeyStateStore store, Clock clock) {
+		new KeypoolPropertiesValidator(dialects.names()).check(properties, gateway.getRoutes());
+		if (properties.pools().isEmpty()) {
+			logger.warn("No keypool.pools configured: KeyFailover routes have nothing to serve");
+		}
+		List<KeyPool> pools = new ArrayList<>();
+		properties.pools().forEach((name, pool) -> pools.add(toKeyPool(name, pool, store, clock)));
+		return new KeyPools(pools);
+	}
+
+	@Bean
+	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
+			ProviderDialects dialects) {
+		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
+		for (KeyPool pool : pools.all()) {
+			Pool config = properties.pools().get(pool.name());
+			bindings.put(pool.name(), new PoolBinding(pool, dialects.get(pool.provider()).orElseThrow(),
+					config.byok(), config.allowAnonymous()));
+		}
+		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(properties.clients()),
+				properties.maxRequestBody());
+	}
+
+	@Bean
+	PooledRequestHeadersFilter pooledRequestHeadersFilter() {
+		return new PooledRequestHeadersFilter();
+	}
+
+	private static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
+		List<PoolKey> keys = new ArrayList<>();
+		for (Key key : pool.keys()) {
+			keys.add(new PoolKey(key.id(), key.secret()));
+		}
+		FailoverPolicy policy = new FailoverPolicy(pool.cooldownOn(), pool.disableOn(), pool.defaultCooldown(),
+				pool.maxCooldown());
+		return new KeyPool(name, pool.provider(), keys, policy, store, clock);
+	}
+
+}

@@ -1,0 +1,145 @@
+package dev.keypool.config;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Configuration of keypool-gateway: the pools of provider keys, the clients allowed to use
+ * them, and how key state is kept.
+ *
+ * @param maxRequestBody largest request body the gateway accepts; larger requests get a 413
+ * {@code request_too_large} and nothing is sent upstream
+ * @param admin who may change key state through actuator
+ * @param state where key state is kept
+ * @param clients callers whose token selects pooled mode
+ * @param pools pools of provider keys by name; a route uses one with
+ * {@code KeyFailover=<name>}
+ */
+@ConfigurationProperties("keypool")
+public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @DefaultValue Admin admin,
+		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools) {
+
+	public KeypoolProperties {
+		clients = (clients != null) ? List.copyOf(clients) : List.of();
+		pools = (pools != null) ? Collections.unmodifiableMap(new LinkedHashMap<>(pools)) : Map.of();
+	}
+
+	/**
+	 * Access to actuator write operations.
+	 *
+	 * @param token bearer token required for actuator writes such as a key reset
+	 * @param allowUnauthenticatedWrites allow writes without a token when none is
+	 * configured; for demos and local use only
+	 */
+	public record Admin(String token, @DefaultValue("false") boolean allowUnauthenticatedWrites) {
+
+		/** Never prints the token. */
+		@Override
+		public String toString() {
+			return "Admin[token=" + ((this.token == null || this.token.isEmpty()) ? "none" : "***")
+					+ ", allowUnauthenticatedWrites=" + this.allowUnauthenticatedWrites + "]";
+		}
+
+	}
+
+	/**
+	 * Where key state (cooldowns, disabled keys) is kept.
+	 *
+	 * @param store {@code memory} (per process) or {@code redis} (shared by all replicas)
+	 * @param redis settings of the Redis store
+	 */
+	public record State(@DefaultValue("memory") StoreType store, @DefaultValue Redis redis) {
+
+	}
+
+	/** Kinds of key state store. */
+	public enum StoreType {
+
+		/** Per process: each replica learns about rate limits on its own. */
+		MEMORY,
+
+		/** Shared through Redis ({@code spring.data.redis.*}), fail-open. */
+		REDIS
+
+	}
+
+	/**
+	 * The Redis key state store.
+	 *
+	 * @param prefix prefix of every Redis key and channel, so several gateways can share
+	 * one Redis
+	 * @param resyncInterval how often a replica reloads the full state, bounding how long
+	 * a missed change message can leave it wrong
+	 */
+	public record Redis(@DefaultValue("keypool:") String prefix, @DefaultValue("30s") Duration resyncInterval) {
+
+	}
+
+	/**
+	 * A caller allowed to use the pools.
+	 *
+	 * @param id label shown in logs and metrics, never the token
+	 * @param token the credential the client sends as {@code x-api-key} or
+	 * {@code Authorization: Bearer}
+	 */
+	public record Client(String id, String token) {
+
+		/** Never prints the token. */
+		@Override
+		public String toString() {
+			return "Client[id=" + this.id + "]";
+		}
+
+	}
+
+	/**
+	 * A pool of provider keys, tried in order for each pooled request.
+	 *
+	 * @param provider provider dialect: key header and error wording ({@code anthropic})
+	 * @param byok pass requests carrying a credential that is not a client token through
+	 * to the provider unchanged (single attempt); when false they get a 401
+	 * @param allowAnonymous serve requests without any credential from the pool; for
+	 * trusted in-cluster use only
+	 * @param defaultCooldown cooldown of a rate-limited key when the response has no usable
+	 * Retry-After
+	 * @param maxCooldown upper bound of any cooldown
+	 * @param cooldownOn upstream statuses that put a key into cooldown
+	 * @param disableOn upstream statuses that disable a key until it is reset
+	 * @param keys the keys, primary first
+	 */
+	public record Pool(@DefaultValue("anthropic") String provider, @DefaultValue("true") boolean byok,
+			@DefaultValue("false") boolean allowAnonymous, @DefaultValue("60s") Duration defaultCooldown,
+			@DefaultValue("15m") Duration maxCooldown, @DefaultValue("429") Set<Integer> cooldownOn,
+			@DefaultValue({ "401", "403" }) Set<Integer> disableOn, List<Key> keys) {
+
+		public Pool {
+			keys = (keys != null) ? List.copyOf(keys) : List.of();
+		}
+
+	}
+
+	/**
+	 * One provider key.
+	 *
+	 * @param id stable label used in metrics, actuator, logs and {@code X-Keypool-Key}
+	 * @param secret the provider API key; only ever sent upstream
+	 */
+	public record Key(String id, String secret) {
+
+		/** Never prints the secret. */
+		@Override
+		public String toString() {
+			return "Key[id=" + this.id + "]";
+		}
+
+	}
+
+}

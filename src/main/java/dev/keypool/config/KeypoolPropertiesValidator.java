@@ -1,0 +1,169 @@
+package dev.keypool.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import dev.keypool.config.KeypoolProperties.Client;
+import dev.keypool.config.KeypoolProperties.Key;
+import dev.keypool.config.KeypoolProperties.Pool;
+
+import org.springframework.cloud.gateway.filter.FilterDefinition;
+import org.springframework.cloud.gateway.route.RouteDefinition;
+
+/**
+ * Checks the whole configuration at startup, so a mistake stops the gateway with a message
+ * naming the property instead of surfacing as failed requests later. Each problem is one
+ * line: {@code <property path>: <what is wrong>}. Messages never contain a secret.
+ */
+public final class KeypoolPropertiesValidator {
+
+	/** The filter name used in route definitions ({@code KeyFailover=<pool>}). */
+	public static final String FILTER_NAME = "KeyFailover";
+
+	private static final String ROUTES = "spring.cloud.gateway.server.webflux.routes";
+
+	private final Set<String> knownProviders;
+
+	public KeypoolPropertiesValidator(Set<String> knownProviders) {
+		this.knownProviders = Set.copyOf(knownProviders);
+	}
+
+	/** Every problem found, empty when the configuration is valid. */
+	public List<String> validate(KeypoolProperties properties, List<RouteDefinition> routes) {
+		List<String> problems = new ArrayList<>();
+		if (properties.maxRequestBody() == null || properties.maxRequestBody().toBytes() <= 0) {
+			problems.add("keypool.max-request-body: must be a positive size such as 32MB");
+		}
+		if (properties.state().redis().resyncInterval() == null
+				|| !positive(properties.state().redis().resyncInterval())) {
+			problems.add("keypool.state.redis.resync-interval: must be a positive duration such as 30s");
+		}
+		if (isBlank(properties.state().redis().prefix())) {
+			problems.add("keypool.state.redis.prefix: must not be blank");
+		}
+		validateClients(properties.clients(), problems);
+		properties.pools().forEach((name, pool) -> validatePool(name, pool, problems));
+		validateRoutes(properties.pools(), routes, problems);
+		return problems;
+	}
+
+	/** Throws {@link InvalidKeypoolConfigurationException} listing every problem found. */
+	public void check(KeypoolProperties properties, List<RouteDefinition> routes) {
+		List<String> problems = validate(properties, routes);
+		if (!problems.isEmpty()) {
+			throw new InvalidKeypoolConfigurationException(problems);
+		}
+	}
+
+	private void validateClients(List<Client> clients, List<String> problems) {
+		Set<String> ids = new HashSet<>();
+		Set<String> tokens = new HashSet<>();
+		for (int i = 0; i < clients.size(); i++) {
+			Client client = clients.get(i);
+			String path = "keypool.clients[" + i + "]";
+			if (isBlank(client.id())) {
+				problems.add(path + ".id: must not be blank");
+			}
+			else if (!ids.add(client.id())) {
+				problems.add(path + ".id: duplicate client id '" + client.id() + "'");
+			}
+			if (isBlank(client.token())) {
+				problems.add(path + ".token: must not be blank (is its environment variable set?)");
+			}
+			else if (!tokens.add(client.token())) {
+				problems.add(path + ".token: the same token is configured for another client");
+			}
+		}
+	}
+
+	private void validatePool(String name, Pool pool, List<String> problems) {
+		String path = "keypool.pools." + name;
+		if (!this.knownProviders.contains(pool.provider())) {
+			problems.add(path + ".provider: unknown provider '" + pool.provider() + "' (known: "
+					+ String.join(", ", this.knownProviders) + ")");
+		}
+		checkDuration(path + ".default-cooldown", pool.defaultCooldown(), problems);
+		checkDuration(path + ".max-cooldown", pool.maxCooldown(), problems);
+		checkStatuses(path + ".cooldown-on", pool.cooldownOn(), problems);
+		checkStatuses(path + ".disable-on", pool.disableOn(), problems);
+		for (Integer status : pool.disableOn()) {
+			if (pool.cooldownOn().contains(status)) {
+				problems.add(path + ".disable-on: status " + status + " is also in cooldown-on; a status can do only one");
+			}
+		}
+		if (pool.keys().isEmpty()) {
+			problems.add(path + ".keys: a pool needs at least one key");
+		}
+		Set<String> ids = new HashSet<>();
+		for (int i = 0; i < pool.keys().size(); i++) {
+			Key key = pool.keys().get(i);
+			String keyPath = path + ".keys[" + i + "]";
+			if (isBlank(key.id())) {
+				problems.add(keyPath + ".id: must not be blank");
+			}
+			else if (!ids.add(key.id())) {
+				problems.add(keyPath + ".id: duplicate key id '" + key.id() + "'");
+			}
+			if (isBlank(key.secret())) {
+				problems.add(keyPath + ".secret: must not be blank (is its environment variable set?)");
+			}
+		}
+	}
+
+	private void validateRoutes(Map<String, Pool> pools, List<RouteDefinition> routes, List<String> problems) {
+		for (int r = 0; r < routes.size(); r++) {
+			List<FilterDefinition> filters = routes.get(r).getFilters();
+			for (int f = 0; f < filters.size(); f++) {
+				FilterDefinition filter = filters.get(f);
+				if (!FILTER_NAME.equals(filter.getName())) {
+					continue;
+				}
+				String path = ROUTES + "[" + r + "].filters[" + f + "]";
+				String pool = poolArgument(filter);
+				if (isBlank(pool)) {
+					problems.add(path + ": KeyFailover needs a pool name (KeyFailover=<pool>)");
+				}
+				else if (!pools.containsKey(pool)) {
+					problems.add(path + ": KeyFailover names unknown pool '" + pool + "' (configured: "
+							+ (pools.isEmpty() ? "none" : String.join(", ", pools.keySet())) + ")");
+				}
+			}
+		}
+	}
+
+	/** {@code KeyFailover=anthropic} arrives as a generated key; {@code args: {pool: ...}} by name. */
+	static String poolArgument(FilterDefinition filter) {
+		Map<String, String> args = filter.getArgs();
+		if (args.containsKey("pool")) {
+			return args.get("pool");
+		}
+		return args.isEmpty() ? null : args.values().iterator().next();
+	}
+
+	private static void checkDuration(String path, Duration duration, List<String> problems) {
+		if (duration == null || duration.isNegative()) {
+			problems.add(path + ": must not be negative");
+		}
+	}
+
+	private static void checkStatuses(String path, Set<Integer> statuses, List<String> problems) {
+		for (Integer status : statuses) {
+			if (status == null || status < 400 || status > 599) {
+				problems.add(path + ": " + status + " is not an HTTP error status (400-599)");
+			}
+		}
+	}
+
+	private static boolean positive(Duration duration) {
+		return !duration.isNegative() && !duration.isZero();
+	}
+
+	private static boolean isBlank(String value) {
+		return value == null || value.isBlank();
+	}
+
+}

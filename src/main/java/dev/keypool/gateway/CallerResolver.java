@@ -1,0 +1,73 @@
+package dev.keypool.gateway;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+import dev.keypool.config.KeypoolProperties.Client;
+
+import org.springframework.http.HttpHeaders;
+
+/**
+ * Tells pooled callers from callers with their own key. The caller's credential is
+ * {@code x-api-key}, else {@code Authorization: Bearer <token>}.
+ * <p>
+ * Tokens are compared as SHA-256 digests with {@link MessageDigest#isEqual} against every
+ * client, without stopping at a match, so neither the length nor the content of a token nor
+ * which client matched leaks through timing.
+ */
+public class CallerResolver {
+
+	static final String API_KEY_HEADER = "x-api-key";
+
+	private static final String BEARER = "bearer ";
+
+	private final List<ClientDigest> clients;
+
+	public CallerResolver(List<Client> clients) {
+		this.clients = clients.stream().map((client) -> new ClientDigest(client.id(), sha256(client.token()))).toList();
+	}
+
+	public Caller resolve(HttpHeaders headers) {
+		String credential = credential(headers);
+		if (credential == null) {
+			return Caller.ANONYMOUS;
+		}
+		byte[] digest = sha256(credential);
+		String matched = null;
+		for (ClientDigest client : this.clients) {
+			if (MessageDigest.isEqual(client.digest(), digest) && matched == null) {
+				matched = client.id();
+			}
+		}
+		return (matched != null) ? new Caller(Caller.Kind.CLIENT, matched) : Caller.OWN_KEY;
+	}
+
+	static String credential(HttpHeaders headers) {
+		String apiKey = headers.getFirst(API_KEY_HEADER);
+		if (apiKey != null && !apiKey.isBlank()) {
+			return apiKey.trim();
+		}
+		String authorization = headers.getFirst(HttpHeaders.AUTHORIZATION);
+		if (authorization != null && authorization.length() > BEARER.length()
+				&& authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+			String token = authorization.substring(BEARER.length()).trim();
+			return token.isEmpty() ? null : token;
+		}
+		return null;
+	}
+
+	private static byte[] sha256(String value) {
+		try {
+			return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("SHA-256 is required of every JVM", ex);
+		}
+	}
+
+	private record ClientDigest(String id, byte[] digest) {
+	}
+
+}

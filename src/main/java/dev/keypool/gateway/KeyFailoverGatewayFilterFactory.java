@@ -1,0 +1,358 @@
+package dev.keypool.gateway;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+import io.netty.handler.timeout.ReadTimeoutException;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import dev.keypool.pool.AttemptOutcome;
+import dev.keypool.pool.CallerMode;
+import dev.keypool.pool.Exhaustion;
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyWalker;
+import dev.keypool.pool.PoolKey;
+import dev.keypool.pool.Verdict;
+import dev.keypool.provider.ErrorKind;
+
+import org.springframework.cloud.gateway.filter.GatewayFilter;
+import org.springframework.cloud.gateway.filter.GatewayFilterChain;
+import org.springframework.cloud.gateway.filter.factory.AbstractGatewayFilterFactory;
+import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferLimitException;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
+import org.springframework.util.Assert;
+import org.springframework.util.unit.DataSize;
+import org.springframework.web.server.ResponseStatusException;
+import org.springframework.web.server.ServerWebExchange;
+
+import static org.springframework.cloud.gateway.support.GatewayToStringStyler.filterToStringCreator;
+
+/**
+ * {@code KeyFailover=<pool>}: serves each pooled request with the first key of the pool
+ * that succeeds.
+ * <p>
+ * Like {@code RetryGatewayFilterFactory}, an attempt is a subscription to
+ * {@code chain.filter(exchange)}; its status is read when the routing filter has set it and
+ * before any byte is written, and {@link ServerWebExchangeUtils#reset} clears the attempt
+ * (disposing its upstream connection) before the next key is tried. The request body is read
+ * once, up to {@code keypool.max-request-body}, and replayed without copying.
+ */
+public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactory<KeyFailoverGatewayFilterFactory.Config> {
+
+	/** Exchange attribute set on pooled requests; header filters strip forwarding headers then. */
+	public static final String POOLED_REQUEST_ATTR = KeyFailoverGatewayFilterFactory.class.getName() + ".pooled";
+
+	/** The key that produced a pooled response. */
+	public static final String KEY_HEADER = "X-Keypool-Key";
+
+	/** How many upstream attempts a pooled response took. */
+	public static final String ATTEMPTS_HEADER = "X-Keypool-Attempts";
+
+	/** A failed attempt's error body is small; one that takes longer to arrive is cut. */
+	private static final Duration DISCARD_TIMEOUT = Duration.ofSeconds(2);
+
+	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
+
+	private final Map<String, PoolBinding> pools;
+
+	private final CallerResolver callers;
+
+	private final int maxRequestBodyBytes;
+
+	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
+			DataSize maxRequestBody) {
+		super(Config.class);
+		this.pools = Map.copyOf(pools);
+		this.callers = callers;
+		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
+	}
+
+	@Override
+	public List<String> shortcutFieldOrder() {
+		return List.of("pool");
+	}
+
+	@Override
+	public GatewayFilter apply(Config config) {
+		config.validate(this.pools.keySet());
+		PoolBinding binding = this.pools.get(config.getPool());
+		return new GatewayFilter() {
+
+			@Override
+			public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
+				return KeyFailoverGatewayFilterFactory.this.filter(exchange, chain, binding);
+			}
+
+			@Override
+			public String toString() {
+				return filterToStringCreator(KeyFailoverGatewayFilterFactory.this).append("pool", config.getPool())
+					.append("keys", binding.pool().keys().size())
+					.append("byok", binding.byok())
+					.toString();
+			}
+
+		};
+	}
+
+	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+		Caller caller = this.callers.resolve(exchange.getRequest().getHeaders());
+		KeyPool pool = binding.pool();
+		switch (caller.kind()) {
+			case OWN_KEY -> {
+				if (!binding.byok()) {
+					return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+							ErrorKind.AUTHENTICATION, "invalid client token");
+				}
+				pool.recordRequest(CallerMode.BYOK, caller.clientId());
+				return passThrough(exchange, chain, binding);
+			}
+			case ANONYMOUS -> {
+				if (!binding.allowAnonymous()) {
+					return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+							ErrorKind.AUTHENTICATION,
+							"x-api-key header or Authorization: Bearer token is required");
+				}
+			}
+			default -> {
+			}
+		}
+		pool.recordRequest(CallerMode.POOLED, caller.clientId());
+		return pooled(exchange, chain, binding);
+	}
+
+	/** Bring your own key: one attempt, the request untouched, the pool untouched. */
+	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+		return chain.filter(exchange)
+			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect())))
+			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(),
+					(ex) -> upstreamFailure(exchange, binding, ex, null));
+	}
+
+	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+		long declaredLength = exchange.getRequest().getHeaders().getContentLength();
+		if (declaredLength > this.maxRequestBodyBytes) {
+			return requestTooLarge(exchange, binding);
+		}
+		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
+		return DataBufferUtils.join(exchange.getRequest().getBody(), this.maxRequestBodyBytes)
+			.map(CachedBody::of)
+			.defaultIfEmpty(CachedBody.EMPTY)
+			.onErrorMap(DataBufferLimitException.class, RequestTooLarge::new)
+			.flatMap((body) -> {
+				Attempts attempts = new Attempts(binding, body, binding.pool().walker());
+				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
+			})
+			.onErrorResume(RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding));
+	}
+
+	private Mono<Void> attempt(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
+		PoolKey key = attempts.walker.next();
+		if (key == null) {
+			return exhausted(exchange, attempts);
+		}
+		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
+		return chain.filter(attemptExchange)
+			.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
+			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> Mono.just(new AttemptResult(ex)))
+			.flatMap((result) -> (result.error == null) ? decide(exchange, chain, attempts, key)
+					: networkFailure(exchange, attempts, key, result.error));
+	}
+
+	private Mono<Void> decide(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts, PoolKey key) {
+		KeyPool pool = attempts.binding.pool();
+		HttpStatusCode status = exchange.getResponse().getStatusCode();
+		Verdict verdict = (status != null) ? pool.policy().classify(status.value()) : Verdict.RELAY;
+		AttemptOutcome outcome = AttemptOutcome.of(verdict);
+		pool.recordAttempt(key, outcome);
+		switch (verdict) {
+			case COOL_DOWN -> {
+				HttpHeaders headers = exchange.getResponse().getHeaders();
+				pool.coolDown(key, pool.policy()
+					.cooldownFor(headers.getFirst("retry-after-ms"), headers.getFirst(HttpHeaders.RETRY_AFTER),
+							pool.clock().instant()),
+						status.value());
+			}
+			case DISABLE -> pool.disable(key, status.value());
+			default -> {
+				attempts.body.release();
+				pool.recordPooledRequestCompleted(attempts.walker.attempts());
+				HttpHeaders headers = exchange.getResponse().getHeaders();
+				headers.set(KEY_HEADER, key.id());
+				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.walker.attempts()));
+				return ResponseRelay.relay(exchange, attempts.binding.dialect());
+			}
+		}
+		pool.recordFailover(outcome);
+		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
+	}
+
+	private Mono<Void> exhausted(ServerWebExchange exchange, Attempts attempts) {
+		KeyPool pool = attempts.binding.pool();
+		Exhaustion exhaustion = pool.exhaustion();
+		pool.recordExhausted(exhaustion);
+		pool.recordPooledRequestCompleted(attempts.walker.attempts());
+		String attemptCount = Integer.toString(attempts.walker.attempts());
+		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
+			long retryAfter = transientExhaustion.retryAfterSeconds();
+			return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.TOO_MANY_REQUESTS,
+					ErrorKind.RATE_LIMIT, "all configured keys are rate-limited", (headers) -> {
+						if (retryAfter > 0) {
+							headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfter));
+						}
+						headers.set(ATTEMPTS_HEADER, attemptCount);
+					});
+		}
+		return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.BAD_GATEWAY, ErrorKind.UPSTREAM,
+				"all configured keys failed authentication", (headers) -> headers.set(ATTEMPTS_HEADER, attemptCount));
+	}
+
+	/** Not the key's fault: no mark, no failover; the caller learns what happened. */
+	private Mono<Void> networkFailure(ServerWebExchange exchange, Attempts attempts, PoolKey key, Throwable error) {
+		KeyPool pool = attempts.binding.pool();
+		pool.recordAttempt(key, AttemptOutcome.NETWORK_ERROR);
+		pool.recordPooledRequestCompleted(attempts.walker.attempts());
+		attempts.body.release();
+		String attemptCount = Integer.toString(attempts.walker.attempts());
+		return upstreamFailure(exchange, attempts.binding, error, (headers) -> {
+			headers.set(KEY_HEADER, key.id());
+			headers.set(ATTEMPTS_HEADER, attemptCount);
+		});
+	}
+
+	private Mono<Void> upstreamFailure(ServerWebExchange exchange, PoolBinding binding, Throwable error,
+			Consumer<HttpHeaders> headers) {
+		if (isTimeout(error)) {
+			logger.debug("Upstream timed out", error);
+			return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.GATEWAY_TIMEOUT, ErrorKind.TIMEOUT,
+					"upstream did not respond in time", headers);
+		}
+		logger.debug("Upstream request failed", error);
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.BAD_GATEWAY, ErrorKind.UPSTREAM,
+				"upstream connection failed", headers);
+	}
+
+	private Mono<Void> requestTooLarge(ServerWebExchange exchange, PoolBinding binding) {
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.PAYLOAD_TOO_LARGE,
+				ErrorKind.REQUEST_TOO_LARGE, "request body exceeds the gateway limit of "
+						+ this.maxRequestBodyBytes + " bytes");
+	}
+
+	private static boolean isTimeout(Throwable error) {
+		for (Throwable t = error; t != null; t = t.getCause()) {
+			if (t instanceof TimeoutException || t instanceof ReadTimeoutException
+					|| (t instanceof ResponseStatusException rse && rse.getStatusCode().value() == 504)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** What one request carries from attempt to attempt. */
+	private static final class Attempts {
+
+		private final PoolBinding binding;
+
+		private final CachedBody body;
+
+		private final KeyWalker walker;
+
+		private HttpHeaders baseHeaders;
+
+		Attempts(PoolBinding binding, CachedBody body, KeyWalker walker) {
+			this.binding = binding;
+			this.body = body;
+			this.walker = walker;
+		}
+
+		/** The caller's request with the caller's credential replaced by the key, and the cached body. */
+		ServerHttpRequest requestFor(ServerWebExchange exchange, PoolKey key) {
+			ServerHttpRequest original = exchange.getRequest();
+			if (this.baseHeaders == null) {
+				this.baseHeaders = withoutCredentials(original.getHeaders(), this.body.size());
+			}
+			HttpHeaders headers = new HttpHeaders();
+			headers.putAll(this.baseHeaders);
+			headers.set(this.binding.dialect().keyHeader(), key.secret());
+			HttpHeaders readOnly = HttpHeaders.readOnlyHttpHeaders(headers);
+			CachedBody cached = this.body;
+			return new ServerHttpRequestDecorator(original) {
+
+				@Override
+				public HttpHeaders getHeaders() {
+					return readOnly;
+				}
+
+				@Override
+				public Flux<DataBuffer> getBody() {
+					return cached.replay();
+				}
+
+			};
+		}
+
+		private static HttpHeaders withoutCredentials(HttpHeaders callerHeaders, int bodySize) {
+			HttpHeaders headers = new HttpHeaders();
+			headers.putAll(callerHeaders);
+			headers.remove(CallerResolver.API_KEY_HEADER);
+			headers.remove(HttpHeaders.AUTHORIZATION);
+			headers.remove(HttpHeaders.CONTENT_LENGTH);
+			headers.remove(HttpHeaders.TRANSFER_ENCODING);
+			if (bodySize > 0) {
+				headers.setContentLength(bodySize);
+			}
+			return headers;
+		}
+
+	}
+
+	private record AttemptResult(Throwable error) {
+
+		static final AttemptResult RESPONDED = new AttemptResult(null);
+
+	}
+
+	private static final class RequestTooLarge extends RuntimeException {
+
+		RequestTooLarge(Throwable cause) {
+			super("request body over limit", cause, false, false);
+		}
+
+	}
+
+	/** {@code KeyFailover=<pool>}. */
+	public static class Config {
+
+		private String pool;
+
+		public String getPool() {
+			return this.pool;
+		}
+
+		public Config setPool(String pool) {
+			this.pool = pool;
+			return this;
+		}
+
+		void validate(Set<String> knownPools) {
+			Assert.hasText(this.pool, "KeyFailover needs a pool name (KeyFailover=<pool>)");
+			Assert.isTrue(knownPools.contains(this.pool),
+					() -> "KeyFailover names unknown pool '" + this.pool + "' (configured: " + knownPools + ")");
+		}
+
+	}
+
+}

@@ -1,0 +1,23 @@
+package dev.keypool.provider;
+
+/**
+ * The errors the gateway itself produces, independent of provider wording.
+ */
+public enum ErrorKind {
+
+	/** No or unknown credential. */
+	AUTHENTICATION,
+
+	/** Every key is cooling down. */
+	RATE_LIMIT,
+
+	/** Request body over {@code keypool.max-request-body}. */
+	REQUEST_TOO_LARGE,
+
+	/** Every key failed authentication, or the upstream could not be reached. */
+	UPSTREAM,
+
+	/** The upstream did not answer in time. */
+	TIMEOUT
+
+}
