@@ -35,7 +35,8 @@ public record SimulatedKey(String secret, Behaviour behaviour, int rateLimitEver
 
 		/**
 		 * Requests succeed, but a stream is cut after its first text delta: the connection
-		 * closes without the end of the body, as when the upstream connection breaks.
+		 * closes without the end of the body, as when the upstream connection breaks. The
+		 * server logs the cut as an error ("simulated upstream connection break").
 		 */
 		STREAM_BREAKS
 
