@@ -1,0 +1,110 @@
+package dev.keypool.config;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import dev.keypool.KeypoolGatewayApplication;
+
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Every bad configuration DESIGN §6 lists stops the real application at startup with a
+ * message naming the property, and never the secret.
+ */
+class KeypoolConfigurationValidationTests {
+
+	private static final String SECRET = "sk-ant-do-not-print-this-0001";
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', value = {
+			"pool with no keys | keypool.pools.broken.provider=anthropic | keypool.pools.broken.keys: a pool needs at least one key",
+			"blank secret | keypool.pools.main.keys[1].secret= | keypool.pools.main.keys[1].secret: must not be blank",
+			"duplicate key ids | keypool.pools.main.keys[1].id=primary | keypool.pools.main.keys[1].id: duplicate key id 'primary'",
+			"filter naming an unknown pool | spring.cloud.gateway.server.webflux.routes[0].filters[0]=KeyFailover=nope | spring.cloud.gateway.server.webflux.routes[0].filters[0]: KeyFailover names unknown pool 'nope'",
+			"status in both lists | keypool.pools.main.disable-on=401,429 | keypool.pools.main.disable-on: status 429 is also in cooldown-on",
+			"negative default cooldown | keypool.pools.main.default-cooldown=-5s | keypool.pools.main.default-cooldown: must not be negative",
+			"negative max cooldown | keypool.pools.main.max-cooldown=-1m | keypool.pools.main.max-cooldown: must not be negative",
+			"unknown provider | keypool.pools.main.provider=openai-ish | keypool.pools.main.provider: unknown provider 'openai-ish'",
+			"status that is not an error | keypool.pools.main.cooldown-on=200 | keypool.pools.main.cooldown-on: 200 is not an HTTP error status",
+			"blank client token | keypool.clients[0].token= | keypool.clients[0].token: must not be blank",
+			"zero body limit | keypool.max-request-body=0 | keypool.max-request-body: must be a positive size" })
+	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
+		Map<String, Object> properties = validConfiguration();
+		int eq = property.indexOf('=');
+		properties.put(property.substring(0, eq), property.substring(eq + 1));
+
+		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> {
+			InvalidKeypoolConfigurationException invalid = findCause(ex);
+			assertThat(invalid.getProblems()).anySatisfy((problem) -> assertThat(problem).startsWith(expected));
+			assertThat(invalid.getMessage()).doesNotContain(SECRET).doesNotContain("\n");
+		});
+	}
+
+	@Test
+	void validConfigurationStarts() {
+		try (ConfigurableApplicationContext context = start(validConfiguration())) {
+			assertThat(context.getBean(KeypoolProperties.class).pools()).containsKey("main");
+		}
+	}
+
+	@Test
+	void failureAnalysisListsEachPropertyOnItsOwnLine() {
+		InvalidKeypoolConfigurationException ex = new InvalidKeypoolConfigurationException(
+				java.util.List.of("keypool.pools.a.keys: a pool needs at least one key",
+						"keypool.pools.b.keys[0].secret: must not be blank"));
+
+		var analysis = new InvalidKeypoolConfigurationFailureAnalyzer().analyze(ex);
+
+		assertThat(analysis.getDescription()).contains("\n    keypool.pools.a.keys: a pool needs at least one key")
+			.contains("\n    keypool.pools.b.keys[0].secret: must not be blank");
+	}
+
+	private static Map<String, Object> validConfiguration() {
+		Map<String, Object> properties = new LinkedHashMap<>();
+		properties.put("server.port", "0");
+		properties.put("management.server.port", "0");
+		properties.put("keypool.clients[0].id", "team-a");
+		properties.put("keypool.clients[0].token", "client-token-0001");
+		properties.put("keypool.pools.main.keys[0].id", "primary");
+		properties.put("keypool.pools.main.keys[0].secret", SECRET);
+		properties.put("keypool.pools.main.keys[1].id", "fallback");
+		properties.put("keypool.pools.main.keys[1].secret", "sk-ant-fallback-0002");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].id", "main");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", "http://127.0.0.1:9");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/v1/**");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailover=main");
+		return properties;
+	}
+
+	private static ConfigurableApplicationContext start(Map<String, Object> properties) {
+		// As command-line arguments: they outrank application.yaml, as an operator's settings do.
+		String[] args = properties.entrySet()
+			.stream()
+			.map((entry) -> "--" + entry.getKey() + "=" + entry.getValue())
+			.toArray(String[]::new);
+		SpringApplication application = new SpringApplicationBuilder(KeypoolGatewayApplication.class)
+			.web(WebApplicationType.REACTIVE)
+			.build();
+		return application.run(args);
+	}
+
+	private static InvalidKeypoolConfigurationException findCause(Throwable ex) {
+		for (Throwable t = ex; t != null; t = t.getCause()) {
+			if (t instanceof InvalidKeypoolConfigurationException invalid) {
+				return invalid;
+			}
+		}
+		throw new AssertionError("startup failed for another reason", ex);
+	}
+
+}
