@@ -1,0 +1,17 @@
+package dev.keypool.deploy;
+
+import com.marcnuri.helm.LintResult;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ChartLintTest {
+
+	@Test
+	void chartPassesStrictHelmLint() {
+		LintResult result = Chart.helm().lint().strict().call();
+
+		assertThat(result.isFailed()).as("helm lint --strict: %s", result.getMessages()).isFalse();
+	}
+
+}

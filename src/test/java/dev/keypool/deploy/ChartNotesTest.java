@@ -1,0 +1,39 @@
+package dev.keypool.deploy;
+
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** NOTES.txt, shown after install and upgrade. */
+class ChartNotesTest {
+
+	@Test
+	void notesSayHowToPointClaudeCodeAtTheRelease() {
+		String notes = Chart.notes(Map.of());
+
+		assertThat(notes).contains("export ANTHROPIC_BASE_URL=", "export ANTHROPIC_AUTH_TOKEN=",
+				"svc/" + Chart.FULLNAME + " ");
+	}
+
+	@Test
+	void notesWarnThatKeyStateIsPerPodWithSeveralReplicasAndTheMemoryStore() {
+		assertThat(Chart.notes(Map.of("replicaCount", 3))).contains("WARNING", "each pod keeps its", "store=redis");
+	}
+
+	@Test
+	void notesDoNotWarnAboutPerPodStateWithTheRedisStore() {
+		assertThat(Chart.notes(Map.of("replicaCount", 3, "config.keypool.state.store", "redis")))
+			.doesNotContain("each pod keeps its");
+	}
+
+	@Test
+	void notesWarnAboutRequiredSecretsLeftEmpty() {
+		assertThat(Chart.notes(Map.of())).contains("ANTHROPIC_KEY_PRIMARY");
+		assertThat(Chart.notes(Map.of(
+				"secrets.env.ANTHROPIC_KEY_PRIMARY", "sk-ant-x",
+				"secrets.env.KEYPOOL_CLIENT_TOKEN", "client-x"))).doesNotContain("secrets.env has no value");
+	}
+
+}

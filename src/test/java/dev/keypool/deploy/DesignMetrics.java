@@ -1,0 +1,24 @@
+package dev.keypool.deploy;
+
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/** The Prometheus series names DESIGN.md §7 promises (after Micrometer's naming conversion). */
+final class DesignMetrics {
+
+	static final Set<String> NAMES = Set.of("keypool_key_state", "keypool_key_cooldown_remaining_seconds",
+			"keypool_upstream_attempts_total", "keypool_failovers_total", "keypool_exhaustions_total",
+			"keypool_requests_total");
+
+	private static final Pattern METRIC = Pattern.compile("\\bkeypool_[a-z_]+");
+
+	private DesignMetrics() {
+	}
+
+	/** keypool_* names used in a PromQL expression. */
+	static Set<String> usedIn(String promql) {
+		return METRIC.matcher(promql).results().map(m -> m.group()).collect(Collectors.toSet());
+	}
+
+}
