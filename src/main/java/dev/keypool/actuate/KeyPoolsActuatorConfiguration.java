@@ -7,7 +7,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Operator-facing views of the pools: health, the {@code keypools} endpoint, metrics.
+ * Operator-facing views of the pools: health and the {@code keypools} endpoint. The write
+ * guard lives in the management context, see {@link KeyPoolsManagementContextConfiguration};
+ * metrics in {@code dev.keypool.metrics}.
  */
 @Configuration(proxyBeanMethods = false)
 public class KeyPoolsActuatorConfiguration {
@@ -16,6 +18,11 @@ public class KeyPoolsActuatorConfiguration {
 	@Bean
 	KeyPoolsHealthIndicator keypoolsHealthIndicator(KeyPools pools, KeyStateStore store) {
 		return new KeyPoolsHealthIndicator(pools, store);
+	}
+
+	@Bean
+	KeyPoolsEndpoint keyPoolsEndpoint(KeyPools pools) {
+		return new KeyPoolsEndpoint(pools);
 	}
 
 }

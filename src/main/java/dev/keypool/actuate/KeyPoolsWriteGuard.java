@@ -1,0 +1,108 @@
+package dev.keypool.actuate;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.function.Supplier;
+
+import reactor.core.publisher.Mono;
+
+import org.springframework.core.Ordered;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.WebFilter;
+import org.springframework.web.server.WebFilterChain;
+
+/**
+ * Guards writes to the {@code keypools} endpoint on the management server. With an admin
+ * token configured, a write needs {@code Authorization: Bearer <token>} (compared in
+ * constant time), else 401. Without one, writes are refused with 403 unless unauthenticated
+ * writes are explicitly allowed. Reads ({@code GET}, {@code HEAD}) always pass.
+ * <p>
+ * Actuator operations cannot read request headers, hence a filter in front of them.
+ */
+public class KeyPoolsWriteGuard implements WebFilter, Ordered {
+
+	private static final String BEARER = "Bearer ";
+
+	private final Supplier<String> endpointPath;
+
+	private final byte[] tokenDigest;
+
+	private final boolean allowUnauthenticatedWrites;
+
+	/**
+	 * @param endpointPath the path of the endpoint ({@code /actuator/keypools}), resolved
+	 * lazily because endpoint discovery may not have run yet
+	 * @param token the admin token; {@code null} or blank when none is configured
+	 * @param allowUnauthenticatedWrites whether writes pass when no token is configured
+	 */
+	public KeyPoolsWriteGuard(Supplier<String> endpointPath, String token, boolean allowUnauthenticatedWrites) {
+		this.endpointPath = endpointPath;
+		this.tokenDigest = (token != null && !token.isBlank()) ? sha256(token) : null;
+		this.allowUnauthenticatedWrites = allowUnauthenticatedWrites;
+	}
+
+	@Override
+	public int getOrder() {
+		return Ordered.HIGHEST_PRECEDENCE + 10;
+	}
+
+	@Override
+	public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
+		if (!isWrite(exchange)) {
+			return chain.filter(exchange);
+		}
+		if (this.tokenDigest == null) {
+			return this.allowUnauthenticatedWrites ? chain.filter(exchange) : refuse(exchange, HttpStatus.FORBIDDEN,
+					"forbidden", "keypools writes are disabled: no keypool.admin.token is configured");
+		}
+		if (!presentsToken(exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION))) {
+			exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+			return refuse(exchange, HttpStatus.UNAUTHORIZED, "unauthorized",
+					"keypools writes need Authorization: Bearer with the keypool.admin.token");
+		}
+		return chain.filter(exchange);
+	}
+
+	private boolean isWrite(ServerWebExchange exchange) {
+		HttpMethod method = exchange.getRequest().getMethod();
+		if (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method)) {
+			return false;
+		}
+		String path = exchange.getRequest().getPath().pathWithinApplication().value();
+		String endpoint = this.endpointPath.get();
+		return path.equals(endpoint) || path.startsWith(endpoint + "/");
+	}
+
+	private boolean presentsToken(String authorization) {
+		if (authorization == null || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+			return false;
+		}
+		// Digests have a fixed length, so the comparison time says nothing about the token.
+		return MessageDigest.isEqual(this.tokenDigest, sha256(authorization.substring(BEARER.length()).trim()));
+	}
+
+	private static Mono<Void> refuse(ServerWebExchange exchange, HttpStatus status, String error, String message) {
+		ServerHttpResponse response = exchange.getResponse();
+		response.setStatusCode(status);
+		response.getHeaders().setContentType(MediaType.APPLICATION_JSON);
+		byte[] body = ("{\"error\":\"" + error + "\",\"message\":\"" + message + "\"}")
+			.getBytes(StandardCharsets.UTF_8);
+		return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)));
+	}
+
+	private static byte[] sha256(String value) {
+		try {
+			return MessageDigest.getInstance("SHA-256").digest(value.getBytes(StandardCharsets.UTF_8));
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("SHA-256 is required of every JVM", ex);
+		}
+	}
+
+}

@@ -1,0 +1,155 @@
+package dev.keypool.actuate;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.netty.http.client.HttpClient;
+
+import dev.keypool.KeypoolGatewayApplication;
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyPools;
+import dev.keypool.support.MutableClock;
+import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.UpstreamStub;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalManagementPort;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+/**
+ * The gateway as the operating tests run it, one Spring context shared by every subclass
+ * (they declare no configuration of their own): pool {@code test} with keys {@code k0..k2}
+ * routed to a real local upstream, pool {@code spare} ({@code s0}) that no request ever
+ * uses, client {@code team-a}, an admin token, and actuator on its own management port.
+ * Each test starts with every key of {@code test} reset, the clock at {@link #START} and an
+ * empty upstream queue.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+		classes = { KeypoolGatewayApplication.class, OperatingIntegrationTest.TestClock.class })
+@ExtendWith(NettyLeakDetection.class)
+public abstract class OperatingIntegrationTest {
+
+	public static final Instant START = Instant.parse("2026-01-01T00:00:00Z");
+
+	public static final String CLIENT_TOKEN = "client-token-team-a-7f3c9d";
+
+	public static final String ADMIN_TOKEN = "admin-token-5b8e2a41";
+
+	public static final List<String> SECRETS = List.of("sk-test-secret-0-abcdefgh", "sk-test-secret-1-ijklmnop",
+			"sk-test-secret-2-qrstuvwx", "sk-spare-secret-0-yzabcdef");
+
+	/** Lives as long as the shared context, so it is not closed after one test class. */
+	protected static final UpstreamStub upstream = new UpstreamStub();
+
+	protected static final MutableClock clock = new MutableClock(START);
+
+	@DynamicPropertySource
+	static void properties(DynamicPropertyRegistry registry) {
+		registry.add("management.server.port", () -> "0");
+		registry.add("keypool.admin.token", () -> ADMIN_TOKEN);
+		registry.add("keypool.clients[0].id", () -> "team-a");
+		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
+		for (int i = 0; i < 3; i++) {
+			int n = i;
+			registry.add("keypool.pools.test.keys[" + n + "].id", () -> "k" + n);
+			registry.add("keypool.pools.test.keys[" + n + "].secret", () -> SECRETS.get(n));
+		}
+		registry.add("keypool.pools.spare.keys[0].id", () -> "s0");
+		registry.add("keypool.pools.spare.keys[0].secret", () -> SECRETS.get(3));
+		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "test");
+		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", upstream::url);
+		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
+		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=test");
+	}
+
+	@TestConfiguration(proxyBeanMethods = false)
+	static class TestClock {
+
+		@Bean
+		@Primary
+		MutableClock testClock() {
+			return clock;
+		}
+
+	}
+
+	@LocalServerPort
+	protected int port;
+
+	@LocalManagementPort
+	protected int managementPort;
+
+	@Autowired
+	protected KeyPools pools;
+
+	/** The public port. */
+	protected WebTestClient gateway;
+
+	/** The management port. */
+	protected WebTestClient management;
+
+	@BeforeEach
+	void resetGatewayState() {
+		upstream.reset();
+		clock.set(START);
+		KeyPool pool = this.pools.get("test").orElseThrow();
+		pool.keys().forEach(pool::reset);
+		this.gateway = client(this.port);
+		this.management = client(this.managementPort);
+	}
+
+	protected static WebTestClient client(int port) {
+		return WebTestClient.bindToServer(new ReactorClientHttpConnector(HttpClient.create()))
+			.baseUrl("http://127.0.0.1:" + port)
+			.responseTimeout(Duration.ofSeconds(20))
+			.build();
+	}
+
+	/** A pooled {@code POST /v1/messages} as team-a; returns the status. */
+	protected int postPooled() {
+		return post("x-api-key", CLIENT_TOKEN);
+	}
+
+	/** A request with the caller's own provider key; returns the status. */
+	protected int postByok(String ownKey) {
+		return post("Authorization", "Bearer " + ownKey);
+	}
+
+	private int post(String header, String credential) {
+		return this.gateway.post()
+			.uri("/v1/messages")
+			.header(header, credential)
+			.header("Content-Type", "application/json")
+			.bodyValue("{\"model\":\"claude\",\"max_tokens\":1}")
+			.exchange()
+			.expectBody()
+			.returnResult()
+			.getStatus()
+			.value();
+	}
+
+	/** The body of a GET on the management port, asserting 200. */
+	protected String read(String path) {
+		byte[] body = this.management.get()
+			.uri(path)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.returnResult()
+			.getResponseBody();
+		return (body != null) ? new String(body, java.nio.charset.StandardCharsets.UTF_8) : "";
+	}
+
+}
