@@ -1,0 +1,199 @@
+package dev.keypool.metrics;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+import dev.keypool.pool.AttemptOutcome;
+import dev.keypool.pool.CallerMode;
+import dev.keypool.pool.Exhaustion;
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyPoolListener;
+import dev.keypool.pool.KeyPools;
+import dev.keypool.pool.KeyState;
+import dev.keypool.pool.KeyStatus;
+import dev.keypool.pool.PoolKey;
+
+/**
+ * Key pool metrics, in the style of resilience4j's circuit-breaker metrics: gauges read the
+ * live key state (one 1/0 series per state), counters are driven by the pool's events.
+ * Every series for a configured key, attempt outcome, failover reason, exhaustion outcome
+ * and known caller exists from startup, so dashboards and alerts see zeros, not gaps.
+ * <p>
+ * Tags are bounded: pool names, key ids and client ids come from configuration; the other
+ * tag values are enums. Never a secret, a token, a path or a request id.
+ */
+public class KeyPoolMetrics implements MeterBinder {
+
+	static final String KEY_STATE = "keypool.key.state";
+
+	static final String COOLDOWN_REMAINING = "keypool.key.cooldown.remaining";
+
+	static final String ATTEMPTS = "keypool.upstream.attempts";
+
+	static final String FAILOVERS = "keypool.failovers";
+
+	static final String EXHAUSTIONS = "keypool.exhaustions";
+
+	static final String REQUESTS = "keypool.requests";
+
+	static final String REQUEST_ATTEMPTS = "keypool.request.attempts";
+
+	/** The client tag of pooled requests that sent no credential (allow-anonymous pools). */
+	static final String ANONYMOUS_CLIENT = "anonymous";
+
+	/** The client tag of requests that brought their own key. */
+	static final String BYOK_CLIENT = "byok";
+
+	private static final List<AttemptOutcome> FAILOVER_REASONS = List.of(AttemptOutcome.RATE_LIMITED,
+			AttemptOutcome.AUTH_FAILED);
+
+	private final KeyPools pools;
+
+	private final Set<String> clientIds;
+
+	/**
+	 * @param pools the pools to observe
+	 * @param clientIds the configured client ids, whose pooled request series are registered
+	 * up front
+	 */
+	public KeyPoolMetrics(KeyPools pools, Collection<String> clientIds) {
+		this.pools = pools;
+		this.clientIds = new LinkedHashSet<>(clientIds);
+		this.clientIds.add(ANONYMOUS_CLIENT);
+	}
+
+	@Override
+	public void bindTo(MeterRegistry registry) {
+		for (KeyPool pool : this.pools.all()) {
+			for (PoolKey key : pool.keys()) {
+				bindKey(registry, pool, key);
+			}
+			for (AttemptOutcome reason : FAILOVER_REASONS) {
+				failovers(registry, pool.name(), reason);
+			}
+			exhaustions(registry, pool.name(), "transient");
+			exhaustions(registry, pool.name(), "permanent");
+			for (String clientId : this.clientIds) {
+				requests(registry, pool.name(), CallerMode.POOLED, clientId);
+			}
+			requests(registry, pool.name(), CallerMode.BYOK, BYOK_CLIENT);
+			requestAttempts(registry, pool.name());
+			pool.addListener(new Recorder(registry));
+		}
+	}
+
+	private static void bindKey(MeterRegistry registry, KeyPool pool, PoolKey key) {
+		Tags tags = Tags.of("pool", pool.name(), "key", key.id());
+		for (KeyStatus status : KeyStatus.values()) {
+			Gauge.builder(KEY_STATE, pool, (p) -> (p.status(key) == status) ? 1 : 0)
+				.description("Whether the key is in this state (1) or not (0); one series per state")
+				.tags(tags)
+				.tag("state", status.wireName())
+				.strongReference(true)
+				.register(registry);
+		}
+		Gauge.builder(COOLDOWN_REMAINING, pool, (p) -> cooldownRemainingSeconds(p, key))
+			.description("Seconds until the key's cooldown ends; 0 when it is not cooling down")
+			.baseUnit("seconds")
+			.tags(tags)
+			.strongReference(true)
+			.register(registry);
+		for (AttemptOutcome outcome : AttemptOutcome.values()) {
+			attempts(registry, pool.name(), key.id(), outcome);
+		}
+	}
+
+	private static double cooldownRemainingSeconds(KeyPool pool, PoolKey key) {
+		KeyState state = pool.state(key);
+		Instant now = pool.clock().instant();
+		if (state.statusAt(now) != KeyStatus.COOLING_DOWN) {
+			return 0;
+		}
+		return Duration.between(now, state.cooldownUntil()).toMillis() / 1000.0;
+	}
+
+	private static Counter attempts(MeterRegistry registry, String pool, String keyId, AttemptOutcome outcome) {
+		return Counter.builder(ATTEMPTS)
+			.description("Upstream attempts with a pool key, by outcome")
+			.tags("pool", pool, "key", keyId, "outcome", outcome.tagValue())
+			.register(registry);
+	}
+
+	private static Counter failovers(MeterRegistry registry, String pool, AttemptOutcome reason) {
+		return Counter.builder(FAILOVERS)
+			.description("Pooled requests moved on to the next key, by why the key failed")
+			.tags("pool", pool, "reason", reason.tagValue())
+			.register(registry);
+	}
+
+	private static Counter exhaustions(MeterRegistry registry, String pool, String outcome) {
+		return Counter.builder(EXHAUSTIONS)
+			.description("Pooled requests that found no key left: transient (429) or permanent (502)")
+			.tags("pool", pool, "outcome", outcome)
+			.register(registry);
+	}
+
+	private static Counter requests(MeterRegistry registry, String pool, CallerMode mode, String clientId) {
+		return Counter.builder(REQUESTS)
+			.description("Requests accepted for the pool, by mode (pooled or byok) and configured client id")
+			.tags("pool", pool, "mode", mode.tagValue(), "client", clientId)
+			.register(registry);
+	}
+
+	private static DistributionSummary requestAttempts(MeterRegistry registry, String pool) {
+		return DistributionSummary.builder(REQUEST_ATTEMPTS)
+			.description("Upstream attempts per pooled request; above 1 means failover happened")
+			.tags("pool", pool)
+			.serviceLevelObjectives(1, 2, 3)
+			.register(registry);
+	}
+
+	/** Turns one pool's events into counter increments on one registry. */
+	private static final class Recorder implements KeyPoolListener {
+
+		private final MeterRegistry registry;
+
+		Recorder(MeterRegistry registry) {
+			this.registry = registry;
+		}
+
+		@Override
+		public void onRequest(String pool, CallerMode mode, String clientId) {
+			requests(this.registry, pool, mode, clientId).increment();
+		}
+
+		@Override
+		public void onAttempt(String pool, String keyId, AttemptOutcome outcome) {
+			attempts(this.registry, pool, keyId, outcome).increment();
+		}
+
+		@Override
+		public void onFailover(String pool, AttemptOutcome reason) {
+			failovers(this.registry, pool, reason).increment();
+		}
+
+		@Override
+		public void onExhausted(String pool, Exhaustion exhaustion) {
+			exhaustions(this.registry, pool, (exhaustion instanceof Exhaustion.Permanent) ? "permanent" : "transient")
+				.increment();
+		}
+
+		@Override
+		public void onPooledRequestCompleted(String pool, int attempts) {
+			requestAttempts(this.registry, pool).record(attempts);
+		}
+
+	}
+
+}
