@@ -7,9 +7,9 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Operator-facing views of the pools: health and the {@code keypools} endpoint. The write
- * guard lives in the management context, see {@link KeyPoolsManagementContextConfiguration};
- * metrics in {@code dev.keypool.metrics}.
+ * Operator-facing views of the pools: health, the {@code keypools} endpoint and state-change
+ * logs. The write guard lives in the management context, see
+ * {@link KeyPoolsManagementContextConfiguration}; metrics in {@code dev.keypool.metrics}.
  */
 @Configuration(proxyBeanMethods = false)
 public class KeyPoolsActuatorConfiguration {
@@ -23,6 +23,13 @@ public class KeyPoolsActuatorConfiguration {
 	@Bean
 	KeyPoolsEndpoint keyPoolsEndpoint(KeyPools pools) {
 		return new KeyPoolsEndpoint(pools);
+	}
+
+	@Bean
+	KeyPoolEventLogger keyPoolEventLogger(KeyPools pools) {
+		KeyPoolEventLogger eventLogger = new KeyPoolEventLogger();
+		pools.addListener(eventLogger);
+		return eventLogger;
 	}
 
 }
