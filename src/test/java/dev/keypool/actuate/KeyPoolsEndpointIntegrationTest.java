@@ -171,14 +171,14 @@ class KeyPoolsEndpointIntegrationTest extends OperatingIntegrationTest {
 	}
 
 	@Test
-	void readinessGoesDownWhileThePoolIsExhaustedAndUpWhenAKeyCoolsOffWhileLivenessStaysUp() {
-		assertHealth("/actuator/health/readiness", 200, "UP");
+	void healthGoesDownWhileThePoolIsExhaustedAndUpWhenAKeyCoolsOffWhileProbesStayUp() {
+		assertHealth("/actuator/health", 200, "UP");
 
 		upstream.enqueue(rateLimited("5"), rateLimited("8"), json(401, "{}"));
 		assertThat(postPooled()).isEqualTo(429);
 
 		this.management.get()
-			.uri("/actuator/health/readiness")
+			.uri("/actuator/health")
 			.exchange()
 			.expectStatus()
 			.isEqualTo(503)
@@ -188,20 +188,22 @@ class KeyPoolsEndpointIntegrationTest extends OperatingIntegrationTest {
 			.jsonPath("$.components.keypools.details.pools.test.usable").isEqualTo(false)
 			.jsonPath("$.components.keypools.details.pools.test.soonestRecovery").isEqualTo("2026-01-01T00:00:05Z")
 			.jsonPath("$.components.keypools.details.pools.spare.usable").isEqualTo(true);
+		// Exhaustion must not restart pods nor take them out of the Service: callers need the 429s.
 		assertHealth("/actuator/health/liveness", 200, "UP");
+		assertHealth("/actuator/health/readiness", 200, "UP");
 
 		clock.advance(Duration.ofSeconds(5));
-		assertHealth("/actuator/health/readiness", 200, "UP");
-		assertHealth("/actuator/health/liveness", 200, "UP");
+		assertHealth("/actuator/health", 200, "UP");
 	}
 
 	@Test
-	void livenessStaysUpWhenEveryKeyIsDisabled() {
+	void probesStayUpWhenEveryKeyIsDisabled() {
 		upstream.enqueue(json(401, "{}"), json(403, "{}"), json(401, "{}"));
 		assertThat(postPooled()).isEqualTo(502);
 
-		assertHealth("/actuator/health/readiness", 503, "DOWN");
+		assertHealth("/actuator/health", 503, "DOWN");
 		assertHealth("/actuator/health/liveness", 200, "UP");
+		assertHealth("/actuator/health/readiness", 200, "UP");
 	}
 
 	@ParameterizedTest
