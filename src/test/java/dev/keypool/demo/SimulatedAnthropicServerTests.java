@@ -52,7 +52,10 @@ class SimulatedAnthropicServerTests {
 			.expectStatus()
 			.isOk()
 			.expectHeader()
-			.exists("request-id");
+			.exists("request-id")
+			.expectBody()
+			.jsonPath("$.type")
+			.isEqualTo("message");
 
 		assertThat(this.server.port()).isPositive();
 		assertThat(this.server.requestCount("k")).isEqualTo(1);
