@@ -350,9 +350,24 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private void onTick() {
 		long sinceSync = System.nanoTime() - this.lastSyncNanos;
-		if (this.connectivity.get() != Connectivity.UP || sinceSync >= this.settings.resyncInterval().toNanos()) {
+		if (this.connectivity.get() != Connectivity.UP || sinceSync >= this.settings.resyncInterval().toNanos()
+				|| hasWaitingChanges()) {
 			requestSync();
 		}
+	}
+
+	/** Whether some local change is neither in Redis nor on its way there. */
+	private boolean hasWaitingChanges() {
+		for (Entry entry : this.entries.values()) {
+			synchronized (entry) {
+				for (Op op : entry.pending) {
+					if (!op.inFlight) {
+						return true;
+					}
+				}
+			}
+		}
+		return false;
 	}
 
 	/** Runs a sync now, or once more after the one running: concurrent requests coalesce. */
@@ -410,7 +425,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 					entry.pending.removeIf((op) -> !op.inFlight && op.kind == Kind.COOLDOWN && !op.until.isAfter(now));
 					for (Op op : entry.pending) {
 						if (!op.inFlight) {
-							op.inFlight = true;
 							replays.add(new Replay(each.getKey(), entry, op));
 						}
 					}
@@ -418,15 +432,33 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			}
 			replays.sort(Comparator.comparingLong((replay) -> replay.op().order));
 			return Flux.fromIterable(replays);
-		})
-			.concatMap((replay) -> execute(replay.slot(), replay.op(), args(replay.slot(), replay.op(), this.clock.instant()))
-				.doOnNext((result) -> confirmed(replay.slot(), replay.entry(), replay.op(), result))
-				.doOnError((ex) -> {
-					synchronized (replay.entry()) {
-						replay.op().inFlight = false;
-					}
-				}))
-			.then();
+		}).concatMap(this::replay).then();
+	}
+
+	/**
+	 * Sends one waiting change. It is in flight only while its call runs, so a replay cut
+	 * short by Redis going away again leaves the rest waiting for the next one.
+	 */
+	private Mono<Result> replay(Replay replay) {
+		Op op = replay.op();
+		Entry entry = replay.entry();
+		return Mono.defer(() -> {
+			synchronized (entry) {
+				if (op.inFlight || !entry.pending.contains(op)) {
+					return Mono.empty();
+				}
+				op.inFlight = true;
+			}
+			Runnable waitAgain = () -> {
+				synchronized (entry) {
+					op.inFlight = false;
+				}
+			};
+			return execute(replay.slot(), op, args(replay.slot(), op, this.clock.instant()))
+				.doOnNext((result) -> confirmed(replay.slot(), entry, op, result))
+				.doOnError((ex) -> waitAgain.run())
+				.doOnCancel(waitAgain);
+		});
 	}
 
 	/** Writes every live cooldown and disabled key this replica knows to a Redis that lost them. */
@@ -532,6 +564,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	private void markUp() {
+		if (hasWaitingChanges()) {
+			// made while this sync ran (it replayed what was waiting when it started): one more
+			requestSync();
+		}
 		Connectivity before = this.connectivity.getAndSet(Connectivity.UP);
 		if (before == Connectivity.DOWN) {
 			logger.info("Redis is reachable again: key state reconciled with the other replicas");

@@ -247,6 +247,36 @@ class RedisKeyStateStoreTest {
 	}
 
 	@Test
+	void changesMadeDuringAnOutageSurviveReplaysThatFailBeforeRedisIsBack() {
+		RedisKeyStateStore a = replica("keypool:", Clock.systemUTC(), Duration.ofMillis(200));
+		Logger logger = (Logger) LoggerFactory.getLogger(RedisKeyStateStore.class);
+		Level level = logger.getLevel();
+		logger.setLevel(Level.DEBUG);
+		redis.pause();
+		try {
+			Instant now = Instant.now();
+			a.coolDown(POOL, "primary", now.plusSeconds(600), 429, now);
+			await().atMost(Duration.ofSeconds(3)).until(() -> !a.health().connected());
+			for (int i = 0; i < 10; i++) {
+				a.disable(POOL, "key-" + i, 401, now);
+			}
+			// each failed sync tried to replay the changes and was cut short by Redis
+			await().atMost(Duration.ofSeconds(5)).until(() -> count("Redis still unreachable") >= 2);
+		}
+		finally {
+			redis.resume();
+			logger.setLevel(level);
+		}
+		await().atMost(Duration.ofSeconds(3)).until(() -> a.health().connected());
+		await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+			for (int i = 0; i < 10; i++) {
+				assertThat(redis.command("EXISTS keypool:key:anthropic:key-" + i)).as("key-%d in Redis", i)
+					.isEqualTo("1");
+			}
+		});
+	}
+
+	@Test
 	void stateConvergesWhenRedisIsReachableAgain() {
 		RedisKeyStateStore a = replica("keypool:");
 		RedisKeyStateStore b = replica("keypool:");
@@ -410,6 +440,10 @@ class RedisKeyStateStoreTest {
 	private static long redisUntil(String prefix) {
 		String until = redis.command("HGET " + prefix + "key:anthropic:primary until");
 		return (until != null) ? Long.parseLong(until) : 0;
+	}
+
+	private long count(String message) {
+		return List.copyOf(this.logs.list).stream().filter((event) -> event.getFormattedMessage().contains(message)).count();
 	}
 
 	private List<ILoggingEvent> warnings() {
