@@ -24,6 +24,7 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.gateway.config.GatewayProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -49,7 +50,13 @@ public class KeypoolConfiguration {
 		return ProviderDialects.builtIn();
 	}
 
+	/**
+	 * Per-process state, unless {@code keypool.state.store} names a shared store. A property
+	 * condition, not only a missing-bean one: the shared store's configuration is a user
+	 * configuration too and may be processed after this one.
+	 */
 	@Bean
+	@ConditionalOnProperty(name = "keypool.state.store", havingValue = "memory", matchIfMissing = true)
 	@ConditionalOnMissingBean(KeyStateStore.class)
 	KeyStateStore inMemoryKeyStateStore() {
 		return new InMemoryKeyStateStore();

@@ -1,0 +1,794 @@
+package dev.keypool.state;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import dev.keypool.pool.InMemoryKeyStateStore;
+import dev.keypool.pool.KeyState;
+import dev.keypool.pool.KeyStateStore;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.event.connection.ConnectionActivatedEvent;
+import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
+import tools.jackson.databind.json.JsonMapper;
+
+import org.springframework.context.SmartLifecycle;
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.connection.ReactiveSubscription;
+import org.springframework.data.redis.connection.SubscriptionListener;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+import org.springframework.data.redis.listener.ChannelTopic;
+import org.springframework.data.redis.listener.ReactiveRedisMessageListenerContainer;
+
+/**
+ * Key state shared by every replica through Redis, fail-open.
+ * <p>
+ * Reads never touch Redis: {@link #get} answers from a local {@link InMemoryKeyStateStore}
+ * view. A write changes the local view at once and then goes to Redis through one Lua
+ * script, which computes deadlines from Redis' clock, keeps the later deadline, lets the
+ * Redis entry expire when its cooldown ends and publishes the change. Every replica
+ * subscribes to the changes, loads the full state when it starts, when it (re)connects and
+ * every {@code resyncInterval}, so a missed message is corrected within that interval.
+ * <p>
+ * The local view is the last state confirmed by Redis with this replica's own unconfirmed
+ * changes applied on top. When Redis is unreachable the replica keeps working on that view,
+ * logs one warning and reports {@code connected=false}; when Redis is back it pushes the
+ * changes it made meanwhile and loads the others'. A Redis that comes back empty (its
+ * epoch marker is gone) gets every live cooldown and disabled key re-published.
+ * <p>
+ * Only pool names, key ids and facts (deadlines, statuses, times) are written; never a secret.
+ */
+public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
+
+	/** Starts after the Redis connection factory and before the web server takes traffic. */
+	public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 4096;
+
+	private static final Logger logger = LoggerFactory.getLogger(RedisKeyStateStore.class);
+
+	@SuppressWarnings({ "rawtypes", "unchecked" })
+	private static final RedisScript<List<String>> WRITE_SCRIPT = (RedisScript) RedisScript
+		.of(new ClassPathResource("META-INF/scripts/keypool-state-write.lua"), List.class);
+
+	@SuppressWarnings({ "rawtypes", "unchecked" })
+	private static final RedisScript<List<String>> LOAD_SCRIPT = (RedisScript) RedisScript
+		.of(new ClassPathResource("META-INF/scripts/keypool-state-load.lua"), List.class);
+
+	private static final JsonMapper json = JsonMapper.builder().build();
+
+	private final InMemoryKeyStateStore view = new InMemoryKeyStateStore();
+
+	private final ConcurrentMap<Slot, Entry> entries = new ConcurrentHashMap<>();
+
+	private final ReactiveRedisConnectionFactory connectionFactory;
+
+	private final ReactiveStringRedisTemplate redis;
+
+	private final RedisStateSettings settings;
+
+	private final Clock clock;
+
+	private final Names names;
+
+	private volatile String knownEpoch;
+
+	private final AtomicReference<Connectivity> connectivity = new AtomicReference<>(Connectivity.UNKNOWN);
+
+	private final AtomicLong opOrder = new AtomicLong();
+
+	private final AtomicInteger syncRequests = new AtomicInteger();
+
+	private volatile long lastSyncNanos = System.nanoTime();
+
+	private final AtomicBoolean running = new AtomicBoolean();
+
+	private volatile Disposable.Composite subscriptions = Disposables.composite();
+
+	private volatile ReactiveRedisMessageListenerContainer container;
+
+	private volatile CountDownLatch firstSync = new CountDownLatch(1);
+
+	public RedisKeyStateStore(ReactiveRedisConnectionFactory connectionFactory, RedisStateSettings settings,
+			Clock clock) {
+		this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
+		this.settings = Objects.requireNonNull(settings, "settings");
+		this.clock = Objects.requireNonNull(clock, "clock");
+		this.redis = new ReactiveStringRedisTemplate(connectionFactory);
+		this.names = new Names(settings.prefix());
+	}
+
+	// ---- KeyStateStore
+
+	@Override
+	public KeyState get(String pool, String keyId) {
+		return this.view.get(pool, keyId);
+	}
+
+	@Override
+	public Transition coolDown(String pool, String keyId, Instant until, int status, Instant at) {
+		return write(pool, keyId, new Op(Kind.COOLDOWN, status, until, at, this.opOrder.incrementAndGet()));
+	}
+
+	@Override
+	public Transition disable(String pool, String keyId, int status, Instant at) {
+		return write(pool, keyId, new Op(Kind.DISABLE, status, null, at, this.opOrder.incrementAndGet()));
+	}
+
+	@Override
+	public Transition reset(String pool, String keyId) {
+		return write(pool, keyId, new Op(Kind.RESET, 0, null, null, this.opOrder.incrementAndGet()));
+	}
+
+	@Override
+	public StoreHealth health() {
+		return new StoreHealth("redis", this.connectivity.get() == Connectivity.UP);
+	}
+
+	// ---- lifecycle
+
+	@Override
+	public void start() {
+		if (!this.running.compareAndSet(false, true)) {
+			return;
+		}
+		this.firstSync = new CountDownLatch(1);
+		this.subscriptions = Disposables.composite();
+		this.subscriptions.add(subscribeToChanges());
+		this.subscriptions.add(watchConnections());
+		Duration retry = this.settings.retryInterval();
+		this.subscriptions.add(Flux.interval(retry, retry).subscribe((tick) -> onTick()));
+		requestSync();
+		if (!Schedulers.isInNonBlockingThread()) {
+			// start serving with the shared view if Redis answers quickly; fail-open if not
+			try {
+				this.firstSync.await(this.settings.timeout().toMillis() * 2, TimeUnit.MILLISECONDS);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
+
+	@Override
+	public void stop() {
+		if (!this.running.compareAndSet(true, false)) {
+			return;
+		}
+		this.subscriptions.dispose();
+		ReactiveRedisMessageListenerContainer container;
+		synchronized (this) {
+			container = this.container;
+			this.container = null;
+		}
+		if (container != null) {
+			Mono<Void> closed = container.destroyLater()
+				.timeout(this.settings.timeout())
+				.onErrorResume((ex) -> Mono.empty());
+			if (Schedulers.isInNonBlockingThread()) {
+				closed.subscribe();
+			}
+			else {
+				// on shutdown, let the subscription close before the connection factory goes
+				closed.block();
+			}
+		}
+	}
+
+	@Override
+	public boolean isRunning() {
+		return this.running.get();
+	}
+
+	@Override
+	public int getPhase() {
+		return PHASE;
+	}
+
+	// ---- writes
+
+	private Transition write(String pool, String keyId, Op op) {
+		Slot slot = new Slot(pool, keyId);
+		Entry entry = entry(slot);
+		Transition transition;
+		boolean send;
+		synchronized (entry) {
+			entry.add(op);
+			// only once a sync has reached Redis: until then the connection may still have to be
+			// opened, which must not happen on the caller's (event-loop) thread
+			send = this.connectivity.get() == Connectivity.UP;
+			op.inFlight = send;
+			transition = this.view.update(pool, keyId, (current) -> entry.effective());
+		}
+		if (send) {
+			// otherwise the change waits for the next sync, which replays it
+			execute(slot, op, args(slot, op, Instant.ofEpochMilli(0)))
+				.subscribe((result) -> confirmed(slot, entry, op, result), (ex) -> failed(slot, entry, op, ex));
+		}
+		return transition;
+	}
+
+	private Mono<Result> execute(Slot slot, Op op, List<String> args) {
+		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
+				this.names.epoch());
+		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
+			.timeout(this.settings.timeout())
+			.map((lists) -> Result.parse(flatten(lists)));
+	}
+
+	/**
+	 * The script arguments; {@code replayAt} later than 1970 means the change is pushed
+	 * after the fact (on reconnect), so the cooldown runs until its deadline, not for its
+	 * full length from now.
+	 */
+	private List<String> args(Slot slot, Op op, Instant replayAt) {
+		String cooldownMs = "0";
+		String atMs = "0";
+		if (op.kind == Kind.COOLDOWN) {
+			Instant from = (replayAt.toEpochMilli() > 0) ? replayAt : op.at;
+			cooldownMs = Long.toString(Math.max(0, Duration.between(from, op.until).toMillis()));
+		}
+		if (replayAt.toEpochMilli() > 0 && op.at != null) {
+			atMs = Long.toString(op.at.toEpochMilli());
+		}
+		String status = (op.kind == Kind.RESET) ? "" : Integer.toString(op.status);
+		return List.of(op.kind.script, slot.pool(), slot.keyId(), status, cooldownMs, "0", atMs,
+				this.names.channel(), newEpoch());
+	}
+
+	private void confirmed(Slot slot, Entry entry, Op op, Result result) {
+		synchronized (entry) {
+			entry.pending.remove(op);
+			KeyState remote = (op.kind == Kind.RESET) ? entry.confirmed.reset() : result.state();
+			entry.confirm(remote, result.version());
+			this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+		}
+		if (!result.epoch().equals(this.knownEpoch) || this.connectivity.get() == Connectivity.DOWN) {
+			requestSync();
+		}
+	}
+
+	private void failed(Slot slot, Entry entry, Op op, Throwable ex) {
+		if (redisAnswered(ex)) {
+			// Redis is there but refused the change: keep it locally, never retry it
+			logger.warn("Redis refused the key state change {} of {}/{}: {}", op.kind.script, slot.pool(),
+					slot.keyId(), ex.toString());
+			synchronized (entry) {
+				entry.pending.remove(op);
+				entry.confirmed = op.applyTo(entry.confirmed);
+			}
+			return;
+		}
+		synchronized (entry) {
+			op.inFlight = false;
+		}
+		markDown(ex);
+	}
+
+	// ---- changes from other replicas
+
+	private Disposable subscribeToChanges() {
+		SubscriptionListener subscribed = new SubscriptionListener() {
+			@Override
+			public void onChannelSubscribed(byte[] channel, long count) {
+				// messages sent while this replica was not listening are picked up by a full load
+				requestSync();
+			}
+		};
+		ChannelTopic topic = ChannelTopic.of(this.names.channel());
+		return Flux.defer(() -> listenerContainer().receive(List.of(topic), subscribed))
+			// creating the container and subscribing may open a connection: not on an event loop
+			.subscribeOn(Schedulers.boundedElastic())
+			.retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100))
+				.maxBackoff(this.settings.retryInterval())
+				.doBeforeRetry((signal) -> logger.debug("Resubscribing to {}", topic.getTopic(), signal.failure())))
+			.subscribe(this::onMessage);
+	}
+
+	private synchronized ReactiveRedisMessageListenerContainer listenerContainer() {
+		if (this.container == null) {
+			this.container = new ReactiveRedisMessageListenerContainer(this.connectionFactory);
+		}
+		return this.container;
+	}
+
+	private void onMessage(ReactiveSubscription.Message<String, String> message) {
+		// never let one bad message end the subscription
+		try {
+			apply(json.readValue(message.getMessage(), Change.class));
+		}
+		catch (RuntimeException ex) {
+			logger.warn("Ignoring a message on {} that is not a key state change: {}", message.getChannel(),
+					ex.toString());
+		}
+	}
+
+	private void apply(Change change) {
+		long version = Long.parseLong(change.v());
+		KeyState marked = "reset".equals(change.op()) ? null
+				: parseState(change.disabled(), change.until(), change.status(), change.at());
+		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"));
+		Entry entry = entry(slot);
+		synchronized (entry) {
+			KeyState remote = (marked != null) ? marked : entry.confirmed.reset();
+			if (entry.confirm(remote, version)) {
+				this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+			}
+		}
+		if (!Objects.equals(change.e(), this.knownEpoch)) {
+			requestSync();
+		}
+	}
+
+	// ---- full synchronisation: on start, on (re)connect, every resync interval
+
+	private void onTick() {
+		long sinceSync = System.nanoTime() - this.lastSyncNanos;
+		if (this.connectivity.get() != Connectivity.UP || sinceSync >= this.settings.resyncInterval().toNanos()
+				|| hasWaitingChanges()) {
+			requestSync();
+		}
+	}
+
+	/** Whether some local change is neither in Redis nor on its way there. */
+	private boolean hasWaitingChanges() {
+		for (Entry entry : this.entries.values()) {
+			synchronized (entry) {
+				for (Op op : entry.pending) {
+					if (!op.inFlight) {
+						return true;
+					}
+				}
+			}
+		}
+		return false;
+	}
+
+	/** Runs a sync now, or once more after the one running: concurrent requests coalesce. */
+	private void requestSync() {
+		if (this.running.get() && this.syncRequests.getAndIncrement() == 0) {
+			drainSyncRequests();
+		}
+	}
+
+	private void drainSyncRequests() {
+		int requested = this.syncRequests.get();
+		// a sync may have to open the connection, which Lettuce does synchronously: keep it off event loops
+		sync().subscribeOn(Schedulers.boundedElastic()).doFinally((signal) -> {
+			this.firstSync.countDown();
+			if (this.syncRequests.addAndGet(-requested) != 0) {
+				drainSyncRequests();
+			}
+		}).subscribe();
+	}
+
+	private Mono<Void> sync() {
+		if (!this.running.get()) {
+			return Mono.empty();
+		}
+		return Mono.defer(() -> {
+			this.lastSyncNanos = System.nanoTime();
+			return replayPending().then(load()).flatMap((snapshot) -> {
+				if (snapshot.epoch().equals(this.knownEpoch)) {
+					return Mono.just(snapshot);
+				}
+				// a Redis we have not seen before, or one that lost its data: give it what we know
+				return republishLive().then(load()).doOnNext((reloaded) -> epochChanged(reloaded.epoch()));
+			});
+		}).doOnNext(this::apply).then(Mono.fromRunnable(this::markUp)).onErrorResume((ex) -> {
+			markDown(ex);
+			return Mono.empty();
+		}).then();
+	}
+
+	private void epochChanged(String epoch) {
+		if (this.knownEpoch != null) {
+			logger.info("Redis lost the shared key state; re-published this replica's live cooldowns and disabled keys");
+		}
+		this.knownEpoch = epoch;
+	}
+
+	/** Pushes, in order, the changes this replica made while Redis could not take them. */
+	private Mono<Void> replayPending() {
+		return Flux.defer(() -> {
+			List<Replay> replays = new ArrayList<>();
+			Instant now = this.clock.instant();
+			for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+				Entry entry = each.getValue();
+				synchronized (entry) {
+					entry.pending.removeIf((op) -> !op.inFlight && op.kind == Kind.COOLDOWN && !op.until.isAfter(now));
+					for (Op op : entry.pending) {
+						if (!op.inFlight) {
+							replays.add(new Replay(each.getKey(), entry, op));
+						}
+					}
+				}
+			}
+			replays.sort(Comparator.comparingLong((replay) -> replay.op().order));
+			return Flux.fromIterable(replays);
+		}).concatMap(this::replay).then();
+	}
+
+	/**
+	 * Sends one waiting change. It is in flight only while its call runs, so a replay cut
+	 * short by Redis going away again leaves the rest waiting for the next one.
+	 */
+	private Mono<Result> replay(Replay replay) {
+		Op op = replay.op();
+		Entry entry = replay.entry();
+		return Mono.defer(() -> {
+			synchronized (entry) {
+				if (op.inFlight || !entry.pending.contains(op)) {
+					return Mono.empty();
+				}
+				op.inFlight = true;
+			}
+			Runnable waitAgain = () -> {
+				synchronized (entry) {
+					op.inFlight = false;
+				}
+			};
+			return execute(replay.slot(), op, args(replay.slot(), op, this.clock.instant()))
+				.doOnNext((result) -> confirmed(replay.slot(), entry, op, result))
+				.doOnError((ex) -> waitAgain.run())
+				.doOnCancel(waitAgain);
+		});
+	}
+
+	/** Writes every live cooldown and disabled key this replica knows to a Redis that lost them. */
+	private Mono<Void> republishLive() {
+		return Flux.defer(() -> {
+			List<Mono<Result>> writes = new ArrayList<>();
+			Instant now = this.clock.instant();
+			for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+				Slot slot = each.getKey();
+				Entry entry = each.getValue();
+				KeyState known;
+				synchronized (entry) {
+					known = entry.confirmed;
+				}
+				int status = (known.lastStatus() != null) ? known.lastStatus() : 0;
+				String at = (known.lastFailureAt() != null) ? Long.toString(known.lastFailureAt().toEpochMilli())
+						: "0";
+				if (known.cooldownUntil() != null && known.cooldownUntil().isAfter(now)) {
+					writes.add(republish(slot, entry, Kind.COOLDOWN, status,
+							Long.toString(known.cooldownUntil().toEpochMilli()), at));
+				}
+				if (known.disabled()) {
+					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at));
+				}
+			}
+			return Flux.fromIterable(writes);
+		}).concatMap((write) -> write).then();
+	}
+
+	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs) {
+		List<String> args = List.of(kind.script, slot.pool(), slot.keyId(), Integer.toString(status), "0", untilMs,
+				atMs, this.names.channel(), newEpoch());
+		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
+				this.names.epoch());
+		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
+			.timeout(this.settings.timeout())
+			.map((lists) -> Result.parse(flatten(lists)))
+			.doOnNext((result) -> {
+				synchronized (entry) {
+					if (entry.confirm(result.state(), result.version())) {
+						this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+					}
+				}
+			});
+	}
+
+	private Mono<Snapshot> load() {
+		List<String> keys = List.of(this.names.index(), this.names.version(), this.names.epoch());
+		return Mono.defer(() -> this.redis.execute(LOAD_SCRIPT, keys, List.of(newEpoch())).collectList())
+			.timeout(this.settings.timeout())
+			.map((lists) -> Snapshot.parse(flatten(lists)));
+	}
+
+	/** Takes the loaded state for every key it is newer than; keys absent from Redis are available. */
+	private void apply(Snapshot snapshot) {
+		Set<Slot> present = new HashSet<>();
+		for (Map.Entry<Slot, KeyState> loaded : snapshot.states().entrySet()) {
+			Slot slot = loaded.getKey();
+			present.add(slot);
+			Entry entry = entry(slot);
+			synchronized (entry) {
+				if (entry.confirm(loaded.getValue(), snapshot.version())) {
+					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+				}
+			}
+		}
+		for (Map.Entry<Slot, Entry> known : this.entries.entrySet()) {
+			Slot slot = known.getKey();
+			if (present.contains(slot)) {
+				continue;
+			}
+			Entry entry = known.getValue();
+			synchronized (entry) {
+				KeyState gone = (entry.confirmed.disabled() || entry.confirmed.cooldownUntil() != null)
+						? entry.confirmed.reset() : entry.confirmed;
+				if (entry.confirm(gone, snapshot.version())) {
+					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+				}
+			}
+		}
+	}
+
+	// ---- connectivity
+
+	/** Lettuce reconnects by itself; a (re)connect is a reason to load, a disconnect to check. */
+	private Disposable watchConnections() {
+		if (!(this.connectionFactory instanceof LettuceConnectionFactory lettuce)) {
+			return Disposables.single();
+		}
+		try {
+			return lettuce.getRequiredNativeClient()
+				.getResources()
+				.eventBus()
+				.get()
+				.filter((event) -> event instanceof ConnectionActivatedEvent
+						|| event instanceof ConnectionDeactivatedEvent)
+				.subscribe((event) -> requestSync());
+		}
+		catch (RuntimeException ex) {
+			logger.debug("Not watching Redis connection events", ex);
+			return Disposables.single();
+		}
+	}
+
+	private void markUp() {
+		if (hasWaitingChanges()) {
+			// made while this sync ran (it replayed what was waiting when it started): one more
+			requestSync();
+		}
+		Connectivity before = this.connectivity.getAndSet(Connectivity.UP);
+		if (before == Connectivity.DOWN) {
+			logger.info("Redis is reachable again: key state reconciled with the other replicas");
+		}
+		else if (before == Connectivity.UNKNOWN) {
+			logger.info("Sharing key state through Redis under prefix '{}'", this.settings.prefix());
+		}
+	}
+
+	private void markDown(Throwable ex) {
+		Connectivity before = this.connectivity.getAndSet(Connectivity.DOWN);
+		if (before != Connectivity.DOWN) {
+			logger.warn("Redis is unreachable ({}): key state is kept locally on this replica until Redis is back",
+					describe(ex));
+		}
+		else {
+			logger.debug("Redis still unreachable", ex);
+		}
+	}
+
+	private static String describe(Throwable ex) {
+		if (ex instanceof TimeoutException) {
+			return "no answer in time";
+		}
+		Throwable cause = ex;
+		while (cause.getCause() != null && cause.getCause() != cause) {
+			cause = cause.getCause();
+		}
+		return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+	}
+
+	/** Whether Redis answered with an error, as opposed to not answering. */
+	private static boolean redisAnswered(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisCommandExecutionException) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	// ---- internals
+
+	private Entry entry(Slot slot) {
+		return this.entries.computeIfAbsent(slot, (ignored) -> new Entry());
+	}
+
+	/**
+	 * The epoch marker is created by whichever call finds none, with a value never used
+	 * before: a different epoch than the last one seen means Redis lost its data.
+	 */
+	private static String newEpoch() {
+		return UUID.randomUUID().toString();
+	}
+
+	private static List<String> flatten(List<List<String>> lists) {
+		if (lists.size() == 1) {
+			return lists.get(0);
+		}
+		List<String> all = new ArrayList<>();
+		lists.forEach(all::addAll);
+		return all;
+	}
+
+	static KeyState parseState(String disabled, String untilMs, String status, String atMs) {
+		long until = Long.parseLong(untilMs);
+		long at = Long.parseLong(atMs);
+		return new KeyState("1".equals(disabled), (until > 0) ? Instant.ofEpochMilli(until) : null,
+				(status == null || status.isEmpty() || "0".equals(status)) ? null : Integer.valueOf(status),
+				(at > 0) ? Instant.ofEpochMilli(at) : null);
+	}
+
+	private enum Connectivity {
+
+		UNKNOWN, UP, DOWN
+
+	}
+
+	private enum Kind {
+
+		COOLDOWN("cooldown"), DISABLE("disable"), RESET("reset");
+
+		private final String script;
+
+		Kind(String script) {
+			this.script = script;
+		}
+
+	}
+
+	/** Redis key names, all under the prefix. */
+	record Names(String prefix) {
+
+		String entry(Slot slot) {
+			return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
+		}
+
+		String index() {
+			return this.prefix + "keys";
+		}
+
+		String version() {
+			return this.prefix + "version";
+		}
+
+		String epoch() {
+			return this.prefix + "epoch";
+		}
+
+		String channel() {
+			return this.prefix + "changes";
+		}
+
+	}
+
+	record Slot(String pool, String keyId) {
+	}
+
+	/** One local change that Redis has not confirmed yet. */
+	private static final class Op {
+
+		final Kind kind;
+
+		final int status;
+
+		final Instant until;
+
+		final Instant at;
+
+		final long order;
+
+		/** Sent to Redis and not failed yet; guarded by the entry. */
+		boolean inFlight;
+
+		Op(Kind kind, int status, Instant until, Instant at, long order) {
+			this.kind = kind;
+			this.status = status;
+			this.until = until;
+			this.at = at;
+			this.order = order;
+		}
+
+		KeyState applyTo(KeyState state) {
+			return switch (this.kind) {
+				case COOLDOWN -> state.coolDown(this.until, this.status, this.at);
+				case DISABLE -> state.disable(this.status, this.at);
+				case RESET -> state.reset();
+			};
+		}
+
+	}
+
+	/** What Redis last said about one key, and this replica's changes on top. Guarded by itself. */
+	private static final class Entry {
+
+		KeyState confirmed = KeyState.FRESH;
+
+		long version;
+
+		final List<Op> pending = new ArrayList<>(2);
+
+		KeyState effective() {
+			KeyState state = this.confirmed;
+			for (Op op : this.pending) {
+				state = op.applyTo(state);
+			}
+			return state;
+		}
+
+		/** Takes a state Redis reported at {@code version} unless a newer one is already known. */
+		boolean confirm(KeyState state, long version) {
+			if (version <= this.version) {
+				return false;
+			}
+			this.confirmed = state;
+			this.version = version;
+			return true;
+		}
+
+		/**
+		 * Queues a change. Changes waiting for Redis (not in flight) that the new one makes
+		 * pointless are dropped, so a long outage does not pile them up.
+		 */
+		void add(Op op) {
+			this.pending.removeIf((waiting) -> !waiting.inFlight && (op.kind == Kind.RESET
+					|| (waiting.kind == op.kind && (op.kind == Kind.DISABLE || !waiting.until.isAfter(op.until)))));
+			this.pending.add(op);
+		}
+
+	}
+
+	private record Replay(Slot slot, Entry entry, Op op) {
+	}
+
+	/** The script's answer to a write. */
+	private record Result(long version, String epoch, KeyState state) {
+
+		static Result parse(List<String> fields) {
+			return new Result(Long.parseLong(fields.get(0)), fields.get(1),
+					parseState(fields.get(2), fields.get(3), fields.get(4), fields.get(5)));
+		}
+
+	}
+
+	/** The whole state under the prefix as of one version. */
+	private record Snapshot(String epoch, long version, Map<Slot, KeyState> states) {
+
+		static Snapshot parse(List<String> fields) {
+			Map<Slot, KeyState> states = new java.util.HashMap<>();
+			for (int i = 2; i + 5 < fields.size(); i += 6) {
+				states.put(new Slot(fields.get(i), fields.get(i + 1)),
+						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5)));
+			}
+			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
+		}
+
+	}
+
+	/** A change message as the script publishes it. */
+	record Change(String v, String e, String op, String pool, String key, String disabled, String until,
+			String status, String at) {
+	}
+
+}

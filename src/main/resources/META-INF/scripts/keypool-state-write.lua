@@ -1,0 +1,86 @@
+-- Applies one change to one pool key atomically and announces it to every replica.
+-- Deadlines are computed from this server's clock (TIME), so all replicas share one clock.
+--
+-- KEYS[1] the key's hash        KEYS[2] set of all key hashes under the prefix
+-- KEYS[3] version counter       KEYS[4] epoch marker (lost with the data, so replicas notice)
+-- ARGV[1] cooldown | disable | reset
+-- ARGV[2] pool name             ARGV[3] key id            ARGV[4] upstream status ('' for reset)
+-- ARGV[5] cooldown length in ms from now (cooldown)
+-- ARGV[6] absolute deadline in ms since 1970, or 0 (re-publishing a deadline Redis computed before)
+-- ARGV[7] time of the failure in ms since 1970, or 0 for now
+-- ARGV[8] change channel        ARGV[9] epoch to create if this Redis has none
+-- Returns {version, epoch, disabled, until, status, at}, all strings.
+
+local function str(n)
+  return string.format('%.0f', n)
+end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+-- Versions order every change; taken from the clock so they keep growing after Redis loses its data.
+local version = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if version <= last then
+  version = last + 1
+end
+redis.call('SET', KEYS[3], str(version))
+
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  epoch = ARGV[9]
+  redis.call('SET', KEYS[4], epoch)
+end
+
+local op = ARGV[1]
+local status = ARGV[4]
+local disabled = '0'
+local deadline = 0
+local at = tonumber(ARGV[7])
+if at <= 0 then
+  at = now
+end
+
+if op == 'reset' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], KEYS[1])
+else
+  local current = redis.call('HMGET', KEYS[1], 'disabled', 'until')
+  disabled = current[1] or '0'
+  deadline = tonumber(current[2] or '0')
+  if op == 'cooldown' then
+    local requested = tonumber(ARGV[6])
+    if requested <= 0 then
+      requested = now + tonumber(ARGV[5])
+    end
+    -- the later deadline wins, so concurrent marks never shorten a cooldown
+    if requested > deadline then
+      deadline = requested
+    end
+  elseif op == 'disable' then
+    disabled = '1'
+  else
+    return redis.error_reply('unknown key state change: ' .. op)
+  end
+  if disabled == '1' or deadline > now then
+    redis.call('HSET', KEYS[1], 'pool', ARGV[2], 'key', ARGV[3], 'disabled', disabled, 'until', str(deadline),
+      'status', status, 'at', str(at), 'version', str(version))
+    redis.call('SADD', KEYS[2], KEYS[1])
+    if disabled == '1' then
+      -- disabled until reset
+      redis.call('PERSIST', KEYS[1])
+    else
+      -- a cooldown removes itself when it ends
+      redis.call('PEXPIREAT', KEYS[1], str(deadline))
+    end
+  else
+    -- a cooldown that has already ended leaves nothing to share
+    redis.call('DEL', KEYS[1])
+    redis.call('SREM', KEYS[2], KEYS[1])
+  end
+end
+
+redis.call('PUBLISH', ARGV[8], cjson.encode({ v = str(version), e = epoch, op = op, pool = ARGV[2], key = ARGV[3],
+  disabled = disabled, ['until'] = str(deadline), status = status, at = str(at) }))
+
+return { str(version), epoch, disabled, str(deadline), status, str(at) }

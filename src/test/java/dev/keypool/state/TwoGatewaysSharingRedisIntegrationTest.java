@@ -1,0 +1,224 @@
+package dev.keypool.state;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import dev.keypool.KeypoolGatewayApplication;
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyPools;
+import dev.keypool.pool.KeyStateStore;
+import dev.keypool.pool.KeyStatus;
+import dev.keypool.pool.PoolKey;
+import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.UpstreamStub;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import reactor.netty.http.client.HttpClient;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.test.web.reactive.server.EntityExchangeResult;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+import static dev.keypool.support.UpstreamStub.json;
+import static dev.keypool.support.UpstreamStub.rateLimited;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Two gateway instances (two application contexts, each with its own Redis connections) in
+ * front of one upstream and one Redis: what one learns about a key, the other honours
+ * without trying the key itself.
+ */
+@ExtendWith(NettyLeakDetection.class)
+class TwoGatewaysSharingRedisIntegrationTest {
+
+	@RegisterExtension
+	static final RedisServerSupport redis = new RedisServerSupport();
+
+	static final String CLIENT_TOKEN = "client-token-team-a-0001";
+
+	static final UpstreamStub upstream = new UpstreamStub();
+
+	static ConfigurableApplicationContext gatewayA;
+
+	static ConfigurableApplicationContext gatewayB;
+
+	@BeforeAll
+	static void startGateways() {
+		gatewayA = startGateway();
+		gatewayB = startGateway();
+	}
+
+	@AfterAll
+	static void stopGateways() {
+		if (gatewayB != null) {
+			gatewayB.close();
+		}
+		if (gatewayA != null) {
+			gatewayA.close();
+		}
+		upstream.close();
+	}
+
+	@BeforeEach
+	void everyKeyAvailableOnBoth() {
+		upstream.reset();
+		pool(gatewayA).keys().forEach(pool(gatewayA)::reset);
+		await().atMost(Duration.ofSeconds(1)).until(() -> allAvailable(gatewayA) && allAvailable(gatewayB));
+	}
+
+	@Test
+	void theStoreIsRedisAndConnected() {
+		assertThat(gatewayA.getBean(KeyStateStore.class).health())
+			.isEqualTo(new KeyStateStore.StoreHealth("redis", true));
+		assertThat(gatewayB.getBean(KeyStateStore.class)).isInstanceOf(RedisKeyStateStore.class);
+	}
+
+	@Test
+	void aRateLimitSeenByOneGatewayMakesTheOtherSkipThatKey() {
+		upstream.enqueue(rateLimited("60"), json(200, "{\"ok\":\"a\"}"));
+		assertServedBy(post(gatewayA), "k1");
+		assertThat(secretsSeen()).containsExactly(secret(0), secret(1));
+		await().atMost(Duration.ofSeconds(1)).until(() -> status(gatewayB, "k0") == KeyStatus.COOLING_DOWN);
+
+		upstream.enqueue(json(200, "{\"ok\":\"b\"}"));
+		EntityExchangeResult<byte[]> servedByB = post(gatewayB);
+
+		assertServedBy(servedByB, "k1");
+		assertThat(servedByB.getResponseHeaders().getFirst("X-Keypool-Attempts")).isEqualTo("1");
+
+		assertThat(secretsSeen()).as("B never tried the rate-limited key").containsExactly(secret(1));
+	}
+
+	@Test
+	void aKeyDisabledOnOneGatewayStaysDisabledOnTheOther() {
+		upstream.enqueue(json(401, "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}"));
+		assertServedBy(post(gatewayA), "k1");
+		await().atMost(Duration.ofSeconds(1)).until(() -> status(gatewayB, "k0") == KeyStatus.DISABLED);
+		secretsSeen();
+
+		assertServedBy(post(gatewayB), "k1");
+
+		assertThat(secretsSeen()).containsExactly(secret(1));
+	}
+
+	@Test
+	void aResetOnOneGatewayMakesTheKeyAvailableOnTheOtherWithinOneSecond() {
+		upstream.enqueue(json(401, "{}"));
+		assertThat(post(gatewayA).getStatus().value()).isEqualTo(200);
+		await().atMost(Duration.ofSeconds(1)).until(() -> status(gatewayB, "k0") == KeyStatus.DISABLED);
+
+		KeyPool poolA = pool(gatewayA);
+		poolA.reset(poolA.key("k0").orElseThrow());
+
+		await().atMost(Duration.ofSeconds(1)).until(() -> status(gatewayB, "k0") == KeyStatus.AVAILABLE);
+		assertServedBy(post(gatewayB), "k0");
+	}
+
+	@Test
+	void requestsKeepSucceedingWhileRedisIsDownAndTheGatewaysConvergeAfterwards() {
+		redis.pause();
+		try {
+			upstream.enqueue(rateLimited("60"));
+			assertServedBy(post(gatewayA), "k1");
+			assertThat(post(gatewayB).getStatus().value()).isEqualTo(200);
+			assertServedBy(post(gatewayA), "k1");
+		}
+		finally {
+			redis.resume();
+		}
+
+		await().atMost(Duration.ofSeconds(3)).until(() -> status(gatewayB, "k0") == KeyStatus.COOLING_DOWN);
+		assertThat(gatewayA.getBean(KeyStateStore.class).health().connected()).isTrue();
+	}
+
+	// ---- helpers
+
+	private static ConfigurableApplicationContext startGateway() {
+		Map<String, Object> properties = new java.util.LinkedHashMap<>();
+		properties.put("server.port", "0");
+		properties.put("management.server.port", "0");
+		properties.put("spring.main.banner-mode", "off");
+		properties.put("keypool.state.store", "redis");
+		properties.put("spring.data.redis.host", redis.host());
+		properties.put("spring.data.redis.port", Integer.toString(redis.port()));
+		properties.put("spring.data.redis.timeout", "500ms");
+		properties.put("keypool.clients[0].id", "team-a");
+		properties.put("keypool.clients[0].token", CLIENT_TOKEN);
+		for (int i = 0; i < 3; i++) {
+			properties.put("keypool.pools.test.keys[" + i + "].id", "k" + i);
+			properties.put("keypool.pools.test.keys[" + i + "].secret", secret(i));
+		}
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].id", "test");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", upstream.url());
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/v1/**");
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailover=test");
+		// as arguments, so they win over application.yaml like a deployment's settings would
+		String[] args = properties.entrySet()
+			.stream()
+			.map((property) -> "--" + property.getKey() + "=" + property.getValue())
+			.toArray(String[]::new);
+		return new SpringApplicationBuilder(KeypoolGatewayApplication.class).run(args);
+	}
+
+	private static String secret(int i) {
+		return "sk-test-secret-" + i + "-abcdefgh";
+	}
+
+	private static KeyPool pool(ConfigurableApplicationContext gateway) {
+		return gateway.getBean(KeyPools.class).get("test").orElseThrow();
+	}
+
+	private static KeyStatus status(ConfigurableApplicationContext gateway, String keyId) {
+		KeyPool pool = pool(gateway);
+		return pool.status(pool.key(keyId).orElseThrow());
+	}
+
+	private static boolean allAvailable(ConfigurableApplicationContext gateway) {
+		KeyPool pool = pool(gateway);
+		for (PoolKey key : pool.keys()) {
+			if (pool.status(key) != KeyStatus.AVAILABLE) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/** One pooled request; the body is read (and its buffers released) before returning. */
+	private static EntityExchangeResult<byte[]> post(ConfigurableApplicationContext gateway) {
+		String port = gateway.getEnvironment().getProperty("local.server.port");
+		return WebTestClient.bindToServer(new ReactorClientHttpConnector(HttpClient.create()))
+			.baseUrl("http://127.0.0.1:" + port)
+			.responseTimeout(Duration.ofSeconds(20))
+			.build()
+			.post()
+			.uri("/v1/messages")
+			.header("x-api-key", CLIENT_TOKEN)
+			.header("anthropic-version", "2023-06-01")
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":16,\"messages\":[]}"
+				.getBytes(StandardCharsets.UTF_8))
+			.exchange()
+			.expectBody()
+			.returnResult();
+	}
+
+	private static void assertServedBy(EntityExchangeResult<byte[]> result, String keyId) {
+		assertThat(result.getStatus().value()).isEqualTo(200);
+		assertThat(result.getResponseHeaders().getFirst("X-Keypool-Key")).isEqualTo(keyId);
+	}
+
+	private static List<String> secretsSeen() {
+		return upstream.takeAll().stream().map((request) -> request.getHeaders().get("x-api-key")).toList();
+	}
+
+}
