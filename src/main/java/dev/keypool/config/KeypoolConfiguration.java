@@ -83,7 +83,9 @@ public class KeypoolConfiguration {
 			bindings.put(pool.name(), new PoolBinding(pool, dialects.get(pool.provider()).orElseThrow(),
 					config.byok(), config.allowAnonymous()));
 		}
-		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(properties.clients()),
+		Map<String, String> tokensByClientId = new LinkedHashMap<>();
+		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
+		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
 				properties.maxRequestBody());
 	}
 

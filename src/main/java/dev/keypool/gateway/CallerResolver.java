@@ -4,8 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
-
-import dev.keypool.config.KeypoolProperties.Client;
+import java.util.Map;
 
 import org.springframework.http.HttpHeaders;
 
@@ -25,8 +24,14 @@ public class CallerResolver {
 
 	private final List<ClientDigest> clients;
 
-	public CallerResolver(List<Client> clients) {
-		this.clients = clients.stream().map((client) -> new ClientDigest(client.id(), sha256(client.token()))).toList();
+	/**
+	 * @param tokensByClientId each configured client's token, by client id
+	 */
+	public CallerResolver(Map<String, String> tokensByClientId) {
+		this.clients = tokensByClientId.entrySet()
+			.stream()
+			.map((client) -> new ClientDigest(client.getKey(), sha256(client.getValue())))
+			.toList();
 	}
 
 	public Caller resolve(HttpHeaders headers) {

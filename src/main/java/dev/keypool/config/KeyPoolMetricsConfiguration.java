@@ -1,8 +1,8 @@
-package dev.keypool.metrics;
+package dev.keypool.config;
 
 import java.util.List;
 
-import dev.keypool.config.KeypoolProperties;
+import dev.keypool.metrics.KeyPoolMetrics;
 import dev.keypool.pool.KeyPools;
 
 import org.springframework.context.annotation.Bean;

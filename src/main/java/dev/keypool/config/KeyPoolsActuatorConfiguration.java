@@ -1,5 +1,8 @@
-package dev.keypool.actuate;
+package dev.keypool.config;
 
+import dev.keypool.actuate.KeyPoolEventLogger;
+import dev.keypool.actuate.KeyPoolsEndpoint;
+import dev.keypool.actuate.KeyPoolsHealthIndicator;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateStore;
 

@@ -1,6 +1,8 @@
-package dev.keypool.actuate;
+package dev.keypool.config;
 
-import dev.keypool.config.KeypoolProperties;
+
+import dev.keypool.actuate.KeyPoolsEndpoint;
+import dev.keypool.actuate.KeyPoolsWriteGuard;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.endpoint.EndpointId;

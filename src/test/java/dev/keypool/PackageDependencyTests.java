@@ -1,0 +1,80 @@
+package dev.keypool;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * DESIGN §8: dependencies point inward. Read from the sources' imports, so a violation fails
+ * the build with the offending file and import named.
+ */
+class PackageDependencyTests {
+
+	private static final Path MAIN = Path.of("src/main/java/dev/keypool");
+
+	private static final Pattern IMPORT = Pattern.compile("^import (?:static )?([\\w.]+)", Pattern.MULTILINE);
+
+	/** Which project packages each package may import; config may import all. */
+	private static final Map<String, Set<String>> ALLOWED = Map.of("pool", Set.of(), "provider", Set.of("pool"),
+			"gateway", Set.of("pool", "provider"), "state", Set.of("pool"), "actuate", Set.of("pool"), "metrics",
+			Set.of("pool"), "demo", Set.of());
+
+	static Stream<String> packages() {
+		return ALLOWED.keySet().stream().sorted();
+	}
+
+	@ParameterizedTest
+	@MethodSource("packages")
+	void packageImportsOnlyWhatItMayUse(String pkg) throws IOException {
+		Set<String> violations = new TreeSet<>();
+		for (Path file : javaFiles(MAIN.resolve(pkg))) {
+			Matcher imports = IMPORT.matcher(Files.readString(file));
+			while (imports.find()) {
+				String imported = imports.group(1);
+				if (imported.startsWith("dev.keypool.")) {
+					String target = imported.substring("dev.keypool.".length()).split("\\.")[0];
+					if (!target.equals(pkg) && !ALLOWED.get(pkg).contains(target)) {
+						violations.add(file.getFileName() + " imports " + imported);
+					}
+				}
+			}
+		}
+		assertThat(violations).isEmpty();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "pool", "provider" })
+	void coreUsesOnlyTheJdk(String pkg) throws IOException {
+		Set<String> violations = new TreeSet<>();
+		for (Path file : javaFiles(MAIN.resolve(pkg))) {
+			Matcher imports = IMPORT.matcher(Files.readString(file));
+			while (imports.find()) {
+				String imported = imports.group(1);
+				if (!imported.startsWith("java.") && !imported.startsWith("dev.keypool.")) {
+					violations.add(file.getFileName() + " imports " + imported);
+				}
+			}
+		}
+		assertThat(violations).isEmpty();
+	}
+
+	private static List<Path> javaFiles(Path dir) throws IOException {
+		try (Stream<Path> files = Files.walk(dir)) {
+			return files.filter((file) -> file.toString().endsWith(".java")).toList();
+		}
+	}
+
+}
