@@ -1,5 +1,9 @@
 package dev.keypool.state;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,6 +39,7 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
+import tools.jackson.databind.ObjectReader;
 import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.context.SmartLifecycle;
@@ -45,6 +50,7 @@ import org.springframework.data.redis.connection.SubscriptionListener;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.script.RedisScript;
+import org.springframework.util.StreamUtils;
 import org.springframework.data.redis.listener.ChannelTopic;
 import org.springframework.data.redis.listener.ReactiveRedisMessageListenerContainer;
 
@@ -73,19 +79,29 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private static final Logger logger = LoggerFactory.getLogger(RedisKeyStateStore.class);
 
-	@SuppressWarnings({ "rawtypes", "unchecked" })
-	private static final RedisScript<List<String>> WRITE_SCRIPT = (RedisScript) RedisScript
-		.of(new ClassPathResource("META-INF/scripts/keypool-state-write.lua"), List.class);
+	private static final RedisScript<List<String>> WRITE_SCRIPT = script("META-INF/scripts/keypool-state-write.lua");
 
-	@SuppressWarnings({ "rawtypes", "unchecked" })
-	private static final RedisScript<List<String>> LOAD_SCRIPT = (RedisScript) RedisScript
-		.of(new ClassPathResource("META-INF/scripts/keypool-state-load.lua"), List.class);
+	private static final RedisScript<List<String>> LOAD_SCRIPT = script("META-INF/scripts/keypool-state-load.lua");
 
 	private static final JsonMapper json = JsonMapper.builder().build();
+
+	/**
+	 * Built at class initialization, which also builds the deserializer: building it lazily
+	 * on the first message would take Jackson's cache lock on a Redis event-loop thread.
+	 */
+	private static final ObjectReader changeReader = json.readerFor(Change.class);
 
 	private final InMemoryKeyStateStore view = new InMemoryKeyStateStore();
 
 	private final ConcurrentMap<Slot, Entry> entries = new ConcurrentHashMap<>();
+
+	/**
+	 * Random once per store, at construction: UUID.randomUUID() per write would read the
+	 * system's entropy source on an event-loop thread (BlockHound caught it).
+	 */
+	private final String epochPrefix = UUID.randomUUID() + ":";
+
+	private final AtomicLong epochCounter = new AtomicLong();
 
 	private final ReactiveRedisConnectionFactory connectionFactory;
 
@@ -321,7 +337,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	private void onMessage(ReactiveSubscription.Message<String, String> message) {
 		// never let one bad message end the subscription
 		try {
-			apply(json.readValue(message.getMessage(), Change.class));
+			Change change = changeReader.readValue(message.getMessage());
+			apply(change);
 		}
 		catch (RuntimeException ex) {
 			logger.warn("Ignoring a message on {} that is not a key state change: {}", message.getChannel(),
@@ -619,8 +636,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	 * The epoch marker is created by whichever call finds none, with a value never used
 	 * before: a different epoch than the last one seen means Redis lost its data.
 	 */
-	private static String newEpoch() {
-		return UUID.randomUUID().toString();
+	private String newEpoch() {
+		return this.epochPrefix + this.epochCounter.incrementAndGet();
 	}
 
 	private static List<String> flatten(List<List<String>> lists) {
@@ -789,6 +806,21 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	/** A change message as the script publishes it. */
 	record Change(String v, String e, String op, String pool, String key, String disabled, String until,
 			String status, String at) {
+	}
+
+
+	/**
+	 * Reads the script text once, at class initialization: a resource-backed script would read
+	 * its file lazily on first use, which is on a Redis event-loop thread (BlockHound caught it).
+	 */
+	@SuppressWarnings({ "rawtypes", "unchecked" })
+	private static RedisScript<List<String>> script(String location) {
+		try (InputStream in = new ClassPathResource(location).getInputStream()) {
+			return (RedisScript) RedisScript.of(StreamUtils.copyToString(in, StandardCharsets.UTF_8), List.class);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("cannot read " + location, ex);
+		}
 	}
 
 }
