@@ -3,13 +3,11 @@ package dev.keypool.actuate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.keypool.KeypoolGatewayApplication;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStatus;
-import dev.keypool.support.NettyLeakDetection;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -30,7 +28,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 		"spring.cloud.gateway.server.webflux.routes[0].uri=http://127.0.0.1:9",
 		"spring.cloud.gateway.server.webflux.routes[0].predicates[0]=Path=/v1/**",
 		"spring.cloud.gateway.server.webflux.routes[0].filters[0]=KeyFailover=solo" })
-@ExtendWith(NettyLeakDetection.class)
 class KeyPoolsWritesWithoutAdminTokenIntegrationTest {
 
 	abstract static class Base {

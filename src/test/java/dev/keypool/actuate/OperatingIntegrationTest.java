@@ -5,14 +5,12 @@ import java.time.Instant;
 import java.util.List;
 
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.netty.http.client.HttpClient;
 
 import dev.keypool.KeypoolGatewayApplication;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.support.MutableClock;
-import dev.keypool.support.NettyLeakDetection;
 import dev.keypool.support.UpstreamStub;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -37,7 +35,6 @@ import org.springframework.test.web.reactive.server.WebTestClient;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		classes = { KeypoolGatewayApplication.class, OperatingIntegrationTest.TestClock.class })
-@ExtendWith(NettyLeakDetection.class)
 public abstract class OperatingIntegrationTest {
 
 	public static final Instant START = Instant.parse("2026-01-01T00:00:00Z");

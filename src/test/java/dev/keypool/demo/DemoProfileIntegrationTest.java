@@ -10,13 +10,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.netty.http.client.HttpClient;
 
 import dev.keypool.KeypoolGatewayApplication;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
-import dev.keypool.support.NettyLeakDetection;
 
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -30,7 +28,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The README's first command: the demo profile, as shipped, shows a failover to a newcomer.
  */
-@ExtendWith(NettyLeakDetection.class)
 class DemoProfileIntegrationTest {
 
 	static ConfigurableApplicationContext context;

@@ -13,13 +13,12 @@ import com.anthropic.models.messages.RawMessageStreamEvent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 import dev.keypool.demo.SimulatedAnthropicServer;
 import dev.keypool.demo.SimulatedKey;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
-import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.GatewayTestProperties;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -35,7 +34,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * success proves the gateway failed over.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@ExtendWith(NettyLeakDetection.class)
 class AnthropicSdkEndToEndTest {
 
 	static final String CLIENT_TOKEN = "client-token-sdk-0001";
@@ -50,17 +48,10 @@ class AnthropicSdkEndToEndTest {
 
 	@DynamicPropertySource
 	static void gatewayProperties(DynamicPropertyRegistry registry) {
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.clients[0].id", () -> "sdk");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		registry.add("keypool.pools.anthropic.keys[0].id", () -> "limited");
-		registry.add("keypool.pools.anthropic.keys[0].secret", () -> LIMITED);
-		registry.add("keypool.pools.anthropic.keys[1].id", () -> "healthy");
-		registry.add("keypool.pools.anthropic.keys[1].secret", () -> HEALTHY);
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "anthropic");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", upstream::baseUrl);
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=anthropic");
+		GatewayTestProperties.on(registry)
+			.client("sdk", CLIENT_TOKEN)
+			.pool("anthropic", "limited", LIMITED, "healthy", HEALTHY)
+			.route("anthropic", upstream::baseUrl, "/v1/**", "KeyFailover=anthropic");
 	}
 
 	@LocalServerPort

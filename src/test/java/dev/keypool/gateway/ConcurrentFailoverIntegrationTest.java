@@ -13,14 +13,13 @@ import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
-import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.GatewayTestProperties;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -39,7 +38,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * them: every response is a success or a well-formed error, none is lost, none hangs.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@ExtendWith(NettyLeakDetection.class)
 class ConcurrentFailoverIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-load-0001";
@@ -74,18 +72,10 @@ class ConcurrentFailoverIntegrationTest {
 
 	@DynamicPropertySource
 	static void gatewayProperties(DynamicPropertyRegistry registry) {
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.clients[0].id", () -> "load");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		for (int i = 0; i < 3; i++) {
-			int n = i;
-			registry.add("keypool.pools.load.keys[" + n + "].id", () -> "k" + n);
-			registry.add("keypool.pools.load.keys[" + n + "].secret", () -> "sk-load-" + n);
-		}
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "load");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", () -> "http://127.0.0.1:" + upstream.getPort());
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=load");
+		GatewayTestProperties.on(registry)
+			.client("load", CLIENT_TOKEN)
+			.pool("load", "k0", "sk-load-0", "k1", "sk-load-1", "k2", "sk-load-2")
+			.route("load", () -> "http://127.0.0.1:" + upstream.getPort(), "/v1/**", "KeyFailover=load");
 	}
 
 	@LocalServerPort

@@ -11,7 +11,6 @@ import mockwebserver3.RecordedRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.netty.http.client.HttpClient;
@@ -19,8 +18,8 @@ import reactor.netty.http.client.HttpClient;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStatus;
+import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.MutableClock;
-import dev.keypool.support.NettyLeakDetection;
 import dev.keypool.support.UpstreamStub;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -45,7 +44,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		classes = { dev.keypool.KeypoolGatewayApplication.class, KeyFailoverIntegrationTest.TestClock.class })
-@ExtendWith(NettyLeakDetection.class)
 class KeyFailoverIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-team-a-0001";
@@ -56,19 +54,12 @@ class KeyFailoverIntegrationTest {
 
 	@DynamicPropertySource
 	static void gatewayProperties(DynamicPropertyRegistry registry) {
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.max-request-body", () -> "2MB");
-		registry.add("keypool.clients[0].id", () -> "team-a");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		for (int i = 0; i < 3; i++) {
-			int n = i;
-			registry.add("keypool.pools.test.keys[" + n + "].id", () -> "k" + n);
-			registry.add("keypool.pools.test.keys[" + n + "].secret", () -> "sk-test-secret-" + n + "-abcdefgh");
-		}
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "test");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", upstream::url);
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=test");
+		GatewayTestProperties.on(registry)
+			.set("keypool.max-request-body", "2MB")
+			.client("team-a", CLIENT_TOKEN)
+			.pool("test", "k0", "sk-test-secret-0-abcdefgh", "k1", "sk-test-secret-1-abcdefgh", "k2",
+					"sk-test-secret-2-abcdefgh")
+			.route("test", upstream::url, "/v1/**", "KeyFailover=test");
 	}
 
 	@TestConfiguration(proxyBeanMethods = false)

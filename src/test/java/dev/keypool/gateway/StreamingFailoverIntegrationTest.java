@@ -8,7 +8,6 @@ import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -18,7 +17,7 @@ import reactor.test.StepVerifier;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStatus;
-import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.ScriptedUpstream;
 
 import org.springframework.beans.factory.annotation.Autowired;
@@ -40,7 +39,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * before the first byte, and a stream cut after it ends with the provider's error event.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@ExtendWith(NettyLeakDetection.class)
 class StreamingFailoverIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-streaming-0001";
@@ -52,17 +50,10 @@ class StreamingFailoverIntegrationTest {
 
 	@DynamicPropertySource
 	static void gatewayProperties(DynamicPropertyRegistry registry) {
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.clients[0].id", () -> "team-s");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		registry.add("keypool.pools.stream.keys[0].id", () -> "k0");
-		registry.add("keypool.pools.stream.keys[0].secret", () -> "sk-stream-secret-0");
-		registry.add("keypool.pools.stream.keys[1].id", () -> "k1");
-		registry.add("keypool.pools.stream.keys[1].secret", () -> "sk-stream-secret-1");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "stream");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", upstream::url);
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=stream");
+		GatewayTestProperties.on(registry)
+			.client("team-s", CLIENT_TOKEN)
+			.pool("stream", "k0", "sk-stream-secret-0", "k1", "sk-stream-secret-1")
+			.route("stream", upstream::url, "/v1/**", "KeyFailover=stream");
 	}
 
 	@LocalServerPort

@@ -9,13 +9,12 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.netty.http.client.HttpClient;
 
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStatus;
-import dev.keypool.support.NettyLeakDetection;
+import dev.keypool.support.GatewayTestProperties;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -32,7 +31,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Failures that are not a key's fault: no mark, no failover, a provider-shaped error.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@ExtendWith(NettyLeakDetection.class)
 class UpstreamFailureIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-failures-0001";
@@ -44,27 +42,15 @@ class UpstreamFailureIntegrationTest {
 	@DynamicPropertySource
 	static void gatewayProperties(DynamicPropertyRegistry registry) throws IOException {
 		slowUpstream.start();
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.clients[0].id", () -> "team-f");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		for (String pool : new String[] { "unreachable", "slow" }) {
-			registry.add("keypool.pools." + pool + ".keys[0].id", () -> "k0");
-			registry.add("keypool.pools." + pool + ".keys[0].secret", () -> "sk-" + pool + "-0");
-			registry.add("keypool.pools." + pool + ".keys[1].id", () -> "k1");
-			registry.add("keypool.pools." + pool + ".keys[1].secret", () -> "sk-" + pool + "-1");
-		}
-		String routes = "spring.cloud.gateway.server.webflux.routes";
-		registry.add(routes + "[0].id", () -> "unreachable");
-		registry.add(routes + "[0].uri", () -> "http://127.0.0.1:" + closedPort);
-		registry.add(routes + "[0].predicates[0]", () -> "Path=/unreachable/v1/**");
-		registry.add(routes + "[0].filters[0]", () -> "StripPrefix=1");
-		registry.add(routes + "[0].filters[1]", () -> "KeyFailover=unreachable");
-		registry.add(routes + "[1].id", () -> "slow");
-		registry.add(routes + "[1].uri", () -> "http://127.0.0.1:" + slowUpstream.getPort());
-		registry.add(routes + "[1].predicates[0]", () -> "Path=/slow/v1/**");
-		registry.add(routes + "[1].filters[0]", () -> "StripPrefix=1");
-		registry.add(routes + "[1].filters[1]", () -> "KeyFailover=slow");
-		registry.add(routes + "[1].metadata.response-timeout", () -> "300");
+		GatewayTestProperties.on(registry)
+			.client("team-f", CLIENT_TOKEN)
+			.pool("unreachable", "k0", "sk-unreachable-0", "k1", "sk-unreachable-1")
+			.pool("slow", "k0", "sk-slow-0", "k1", "sk-slow-1")
+			.route("unreachable", () -> "http://127.0.0.1:" + closedPort, "/unreachable/v1/**", "StripPrefix=1",
+					"KeyFailover=unreachable")
+			.route("slow", () -> "http://127.0.0.1:" + slowUpstream.getPort(), "/slow/v1/**", "StripPrefix=1",
+					"KeyFailover=slow")
+			.set("spring.cloud.gateway.server.webflux.routes[1].metadata.response-timeout", "300");
 	}
 
 	@LocalServerPort

@@ -11,13 +11,11 @@ import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.KeyStatus;
 import dev.keypool.pool.PoolKey;
-import dev.keypool.support.NettyLeakDetection;
 import dev.keypool.support.UpstreamStub;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.netty.http.client.HttpClient;
 
@@ -38,7 +36,6 @@ import static org.awaitility.Awaitility.await;
  * front of one upstream and one Redis: what one learns about a key, the other honours
  * without trying the key itself.
  */
-@ExtendWith(NettyLeakDetection.class)
 class TwoGatewaysSharingRedisIntegrationTest {
 
 	@RegisterExtension
