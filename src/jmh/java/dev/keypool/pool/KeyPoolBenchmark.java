@@ -1,0 +1,86 @@
+package dev.keypool.pool;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The pool work every pooled request does before its first upstream call: a fresh walker
+ * and the state reads it makes. Run with {@code -prof gc}: {@code gc.alloc.rate.norm} must
+ * not grow with the number of keys checked (compare {@link #walkerAllAvailable}, one check,
+ * with {@link #walkerAllCoolingDown}, three checks).
+ * <p>
+ * The clock is the system clock, as in production, so the cost of reading it is included.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+public class KeyPoolBenchmark {
+
+	private KeyPool allAvailable;
+
+	private KeyPool firstCoolingDown;
+
+	private KeyPool allCoolingDown;
+
+	private PoolKey primary;
+
+	@Setup
+	public void setUp() {
+		this.allAvailable = pool("available");
+		this.firstCoolingDown = pool("first-cooling");
+		this.firstCoolingDown.coolDown(this.firstCoolingDown.keys().get(0), Duration.ofHours(1), 429);
+		this.allCoolingDown = pool("all-cooling");
+		for (PoolKey key : this.allCoolingDown.keys()) {
+			this.allCoolingDown.coolDown(key, Duration.ofHours(1), 429);
+		}
+		this.primary = this.allAvailable.keys().get(0);
+	}
+
+	private static KeyPool pool(String name) {
+		List<PoolKey> keys = List.of(new PoolKey("primary", "sk-bench-primary-0001"),
+				new PoolKey("secondary", "sk-bench-secondary-0002"), new PoolKey("tertiary", "sk-bench-tertiary-0003"));
+		return new KeyPool(name, "anthropic", keys, FailoverPolicy.DEFAULT, new InMemoryKeyStateStore(),
+				Clock.systemUTC());
+	}
+
+	/** The common case: a fresh walker hands out the primary key (one state check). */
+	@Benchmark
+	public PoolKey walkerAllAvailable() {
+		return this.allAvailable.walker().next();
+	}
+
+	/** The primary is rate-limited: the walker skips it and hands out the second key (two checks). */
+	@Benchmark
+	public PoolKey walkerFirstCoolingDown() {
+		return this.firstCoolingDown.walker().next();
+	}
+
+	/** Every key is rate-limited: three checks, no key (the exhaustion path starts here). */
+	@Benchmark
+	public PoolKey walkerAllCoolingDown() {
+		return this.allCoolingDown.walker().next();
+	}
+
+	/** One state read, as the actuator and the walker do it: stored facts, derived status. */
+	@Benchmark
+	public KeyStatus stateRead() {
+		return this.allAvailable.status(this.primary);
+	}
+
+}
