@@ -83,8 +83,9 @@ sse_client() {
 log "SSE: first-event latency, 300 streams 10 at a time (after 200 warm-up streams)"
 sse_client "$GATEWAY/sse/v1/messages" 200 20 5 20 20 "$BENCH_TOKEN" >"$OUT/sse-warmup.txt" 2>&1
 sse_client "http://127.0.0.1:$BENCH_SSE_PORT/v1/messages" 300 10 5 20 20 "$BENCH_TOKEN" >"$OUT/sse-direct.txt" 2>&1
+sse_client "$GATEWAY/sse-plain/v1/messages" 300 10 5 20 20 "$BENCH_TOKEN" >"$OUT/sse-plain.txt" 2>&1
 sse_client "$GATEWAY/sse/v1/messages" 300 10 5 20 20 "$BENCH_TOKEN" >"$OUT/sse-gateway.txt" 2>&1
-for f in sse-direct sse-gateway; do
+for f in sse-direct sse-plain sse-gateway; do
 	sed -n 's/^RESULT //p' "$OUT/$f.txt" >"$OUT/$f.json"
 	log "  $f: $(cat "$OUT/$f.json")"
 done
