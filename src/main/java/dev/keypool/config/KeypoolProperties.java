@@ -15,13 +15,13 @@ import org.springframework.util.unit.DataSize;
  * Configuration of keypool-gateway: the pools of provider keys, the clients allowed to use
  * them, and how key state is kept.
  *
- * @param maxRequestBody largest request body the gateway accepts; larger requests get a 413
- * {@code request_too_large} and nothing is sent upstream
- * @param admin who may change key state through actuator
- * @param state where key state is kept
- * @param clients callers whose token selects pooled mode
- * @param pools pools of provider keys by name; a route uses one with
- * {@code KeyFailover=<name>}
+ * @param maxRequestBody Largest request body the gateway accepts; larger requests get a 413
+ * {@code request_too_large} and nothing is sent upstream.
+ * @param admin Who may change key state through actuator.
+ * @param state Where key state is kept.
+ * @param clients Callers whose token selects pooled mode.
+ * @param pools Pools of provider keys by name; a route uses one with
+ * {@code KeyFailover=<name>}.
  */
 @ConfigurationProperties("keypool")
 public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @DefaultValue Admin admin,
@@ -35,9 +35,9 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * Access to actuator write operations.
 	 *
-	 * @param token bearer token required for actuator writes such as a key reset
-	 * @param allowUnauthenticatedWrites allow writes without a token when none is
-	 * configured; for demos and local use only
+	 * @param token Bearer token required for actuator writes such as a key reset.
+	 * @param allowUnauthenticatedWrites Allow writes without a token when none is
+	 * configured; for demos and local use only.
 	 */
 	public record Admin(String token, @DefaultValue("false") boolean allowUnauthenticatedWrites) {
 
@@ -53,8 +53,8 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * Where key state (cooldowns, disabled keys) is kept.
 	 *
-	 * @param store {@code memory} (per process) or {@code redis} (shared by all replicas)
-	 * @param redis settings of the Redis store
+	 * @param store {@code memory} (per process) or {@code redis} (shared by all replicas).
+	 * @param redis Settings of the Redis store.
 	 */
 	public record State(@DefaultValue("memory") StoreType store, @DefaultValue Redis redis) {
 
@@ -74,10 +74,10 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * The Redis key state store.
 	 *
-	 * @param prefix prefix of every Redis key and channel, so several gateways can share
-	 * one Redis
-	 * @param resyncInterval how often a replica reloads the full state, bounding how long
-	 * a missed change message can leave it wrong
+	 * @param prefix Prefix of every Redis key and channel, so several gateways can share
+	 * one Redis.
+	 * @param resyncInterval How often a replica reloads the full state, bounding how long
+	 * a missed change message can leave it wrong.
 	 */
 	public record Redis(@DefaultValue("keypool:") String prefix, @DefaultValue("30s") Duration resyncInterval) {
 
@@ -86,9 +86,9 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * A caller allowed to use the pools.
 	 *
-	 * @param id label shown in logs and metrics, never the token
-	 * @param token the credential the client sends as {@code x-api-key} or
-	 * {@code Authorization: Bearer}
+	 * @param id Label shown in logs and metrics, never the token.
+	 * @param token The credential the client sends as {@code x-api-key} or
+	 * {@code Authorization: Bearer}.
 	 */
 	public record Client(String id, String token) {
 
@@ -103,17 +103,17 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * A pool of provider keys, tried in order for each pooled request.
 	 *
-	 * @param provider provider dialect: key header and error wording ({@code anthropic})
-	 * @param byok pass requests carrying a credential that is not a client token through
-	 * to the provider unchanged (single attempt); when false they get a 401
-	 * @param allowAnonymous serve requests without any credential from the pool; for
-	 * trusted in-cluster use only
-	 * @param defaultCooldown cooldown of a rate-limited key when the response has no usable
-	 * Retry-After
-	 * @param maxCooldown upper bound of any cooldown
-	 * @param cooldownOn upstream statuses that put a key into cooldown
-	 * @param disableOn upstream statuses that disable a key until it is reset
-	 * @param keys the keys, primary first
+	 * @param provider Provider dialect: key header and error wording ({@code anthropic}).
+	 * @param byok Pass requests carrying a credential that is not a client token through
+	 * to the provider unchanged (single attempt); when false they get a 401.
+	 * @param allowAnonymous Serve requests without any credential from the pool; for
+	 * trusted in-cluster use only.
+	 * @param defaultCooldown Cooldown of a rate-limited key when the response has no usable
+	 * Retry-After.
+	 * @param maxCooldown Upper bound of any cooldown.
+	 * @param cooldownOn Upstream statuses that put a key into cooldown.
+	 * @param disableOn Upstream statuses that disable a key until it is reset.
+	 * @param keys The keys, primary first.
 	 */
 	public record Pool(@DefaultValue("anthropic") String provider, @DefaultValue("true") boolean byok,
 			@DefaultValue("false") boolean allowAnonymous, @DefaultValue("60s") Duration defaultCooldown,
@@ -129,8 +129,8 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	/**
 	 * One provider key.
 	 *
-	 * @param id stable label used in metrics, actuator, logs and {@code X-Keypool-Key}
-	 * @param secret the provider API key; only ever sent upstream
+	 * @param id Stable label used in metrics, actuator, logs and {@code X-Keypool-Key}.
+	 * @param secret The provider API key; only ever sent upstream.
 	 */
 	public record Key(String id, String secret) {
 
