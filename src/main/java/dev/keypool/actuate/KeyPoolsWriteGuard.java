@@ -3,6 +3,8 @@ package dev.keypool.actuate;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 import reactor.core.publisher.Mono;
@@ -12,6 +14,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
@@ -74,9 +77,24 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 		if (HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method)) {
 			return false;
 		}
-		String path = exchange.getRequest().getPath().pathWithinApplication().value();
-		String endpoint = this.endpointPath.get();
-		return path.equals(endpoint) || path.startsWith(endpoint + "/");
+		List<String> path = segments(exchange.getRequest().getPath().pathWithinApplication());
+		List<String> endpoint = segments(PathContainer.parsePath(this.endpointPath.get()));
+		return path.size() >= endpoint.size() && path.subList(0, endpoint.size()).equals(endpoint);
+	}
+
+	/**
+	 * The path as the handler mapping matches it: decoded, without matrix variables
+	 * ({@code ;x=y}) and empty segments ({@code //}), so no spelling of the endpoint's path
+	 * reaches it past this guard.
+	 */
+	private static List<String> segments(PathContainer path) {
+		List<String> segments = new ArrayList<>();
+		for (PathContainer.Element element : path.elements()) {
+			if (element instanceof PathContainer.PathSegment segment && !segment.valueToMatch().isEmpty()) {
+				segments.add(segment.valueToMatch());
+			}
+		}
+		return segments;
 	}
 
 	private boolean presentsToken(String authorization) {

@@ -1,5 +1,6 @@
 package dev.keypool.actuate;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 
@@ -204,6 +205,26 @@ class KeyPoolsEndpointIntegrationTest extends OperatingIntegrationTest {
 		assertHealth("/actuator/health", 503, "DOWN");
 		assertHealth("/actuator/health/liveness", 200, "UP");
 		assertHealth("/actuator/health/readiness", 200, "UP");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "/actuator/keypools;x=1/test/k0", "/actuator//keypools/test/k0",
+			"/actuator/key%70ools/test/k0" })
+	void otherSpellingsOfTheResetPathStillNeedTheAdminToken(String path) {
+		upstream.enqueue(json(401, "{}"));
+		assertThat(postPooled()).isEqualTo(200);
+
+		int status = this.management.delete()
+			.uri(URI.create("http://127.0.0.1:" + this.managementPort + path))
+			.exchange()
+			.expectBody()
+			.returnResult()
+			.getStatus()
+			.value();
+
+		assertThat(status).isIn(401, 404);
+		KeyPool pool = this.pools.get("test").orElseThrow();
+		assertThat(pool.status(pool.keys().get(0)).wireName()).isEqualTo("disabled");
 	}
 
 	@ParameterizedTest

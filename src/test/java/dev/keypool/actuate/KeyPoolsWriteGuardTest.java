@@ -1,5 +1,6 @@
 package dev.keypool.actuate;
 
+import java.net.URI;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,6 +30,9 @@ class KeyPoolsWriteGuardTest {
 			s3cret,   false, DELETE, /actuator/keypools/p/k,        Basic s3cret,       401
 			s3cret,   true,  DELETE, /actuator/keypools/p/k,        none,               401
 			s3cret,   false, POST,   /actuator/keypools,            none,               401
+			s3cret,   false, DELETE, '/actuator/keypools;x=1/p/k',  none,               401
+			s3cret,   false, DELETE, /actuator//keypools/p/k,       none,               401
+			s3cret,   false, DELETE, /actuator/key%70ools/p/k,      none,               401
 			none,     false, DELETE, /actuator/keypools/p/k,        none,               403
 			none,     false, DELETE, /actuator/keypools/p/k,        Bearer anything,    403
 			'',       false, DELETE, /actuator/keypools/p/k,        Bearer '',          403
@@ -42,7 +46,8 @@ class KeyPoolsWriteGuardTest {
 	void writesToKeypoolsNeedTheAdminTokenOrAnExplicitOptIn(String token, boolean allow, String method, String path,
 			String authorization, String outcome) {
 		KeyPoolsWriteGuard guard = new KeyPoolsWriteGuard(() -> "/actuator/keypools", token, allow);
-		MockServerHttpRequest.BaseBuilder<?> request = MockServerHttpRequest.method(HttpMethod.valueOf(method), path);
+		MockServerHttpRequest.BaseBuilder<?> request = MockServerHttpRequest.method(HttpMethod.valueOf(method),
+				URI.create(path));
 		if (authorization != null) {
 			request.header("Authorization", authorization);
 		}
