@@ -10,6 +10,7 @@ import reactor.netty.http.client.HttpClient;
 import dev.keypool.KeypoolGatewayApplication;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
+import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.MutableClock;
 import dev.keypool.support.UpstreamStub;
 
@@ -53,21 +54,12 @@ public abstract class OperatingIntegrationTest {
 
 	@DynamicPropertySource
 	static void properties(DynamicPropertyRegistry registry) {
-		registry.add("management.server.port", () -> "0");
-		registry.add("keypool.admin.token", () -> ADMIN_TOKEN);
-		registry.add("keypool.clients[0].id", () -> "team-a");
-		registry.add("keypool.clients[0].token", () -> CLIENT_TOKEN);
-		for (int i = 0; i < 3; i++) {
-			int n = i;
-			registry.add("keypool.pools.test.keys[" + n + "].id", () -> "k" + n);
-			registry.add("keypool.pools.test.keys[" + n + "].secret", () -> SECRETS.get(n));
-		}
-		registry.add("keypool.pools.spare.keys[0].id", () -> "s0");
-		registry.add("keypool.pools.spare.keys[0].secret", () -> SECRETS.get(3));
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].id", () -> "test");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].uri", upstream::url);
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", () -> "Path=/v1/**");
-		registry.add("spring.cloud.gateway.server.webflux.routes[0].filters[0]", () -> "KeyFailover=test");
+		GatewayTestProperties.on(registry)
+			.set("keypool.admin.token", ADMIN_TOKEN)
+			.client("team-a", CLIENT_TOKEN)
+			.pool("test", "k0", SECRETS.get(0), "k1", SECRETS.get(1), "k2", SECRETS.get(2))
+			.pool("spare", "s0", SECRETS.get(3))
+			.route("test", upstream::url, "/v1/**", "KeyFailover=test");
 	}
 
 	@TestConfiguration(proxyBeanMethods = false)
