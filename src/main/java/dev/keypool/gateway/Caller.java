@@ -5,15 +5,13 @@ package dev.keypool.gateway;
  *
  * @param kind how the request is to be served
  * @param clientId the configured client id for pooled callers, {@code anonymous} for
- * anonymous pooled callers, {@code byok} or {@code none} otherwise; bounded, safe for tags
+ * anonymous pooled callers, {@code byok} for callers with their own key; bounded, safe for tags
  */
 public record Caller(Kind kind, String clientId) {
 
 	static final Caller ANONYMOUS = new Caller(Kind.ANONYMOUS, "anonymous");
 
 	static final Caller OWN_KEY = new Caller(Kind.OWN_KEY, "byok");
-
-	static final Caller NONE = new Caller(Kind.NONE, "none");
 
 	/** How the caller authenticated. */
 	public enum Kind {
@@ -25,10 +23,7 @@ public record Caller(Kind kind, String clientId) {
 		OWN_KEY,
 
 		/** Sent no credential at all. */
-		ANONYMOUS,
-
-		/** Used only as "no caller" for requests rejected before resolution. */
-		NONE
+		ANONYMOUS
 
 	}
 

@@ -127,7 +127,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 							"x-api-key header or Authorization: Bearer token is required");
 				}
 			}
-			default -> {
+			case CLIENT -> {
+				// a configured client: served from the pool
 			}
 		}
 		pool.recordRequest(CallerMode.POOLED, caller.clientId());
