@@ -1,6 +1,5 @@
 package dev.keypool.actuate;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -88,17 +87,12 @@ public class KeyPoolsEndpoint {
 			counts.merge(status.wireName(), 1, Integer::sum);
 			keys.add(new KeyDescriptor(key.id(), key.hint(), status.wireName(),
 					iso((status == KeyStatus.COOLING_DOWN) ? state.cooldownUntil() : null),
-					(status == KeyStatus.COOLING_DOWN) ? ceilSeconds(Duration.between(now, state.cooldownUntil())) : 0,
+					KeyState.ceilSeconds(state.cooldownRemainingAt(now)),
 					state.lastStatus(), iso(state.lastFailureAt())));
 		}
 		KeyStateStore.StoreHealth store = pool.store().health();
 		return new PoolDescriptor(pool.name(), pool.provider(), new StoreDescriptor(store.type(), store.connected()),
 				counts, keys);
-	}
-
-	private static long ceilSeconds(Duration duration) {
-		long seconds = duration.getSeconds();
-		return (duration.getNano() > 0) ? seconds + 1 : seconds;
 	}
 
 	private static String iso(Instant instant) {

@@ -1,7 +1,5 @@
 package dev.keypool.metrics;
 
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,7 +18,6 @@ import dev.keypool.pool.Exhaustion;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPoolListener;
 import dev.keypool.pool.KeyPools;
-import dev.keypool.pool.KeyState;
 import dev.keypool.pool.KeyStatus;
 import dev.keypool.pool.PoolKey;
 
@@ -115,12 +112,7 @@ public class KeyPoolMetrics implements MeterBinder {
 	}
 
 	private static double cooldownRemainingSeconds(KeyPool pool, PoolKey key) {
-		KeyState state = pool.state(key);
-		Instant now = pool.clock().instant();
-		if (state.statusAt(now) != KeyStatus.COOLING_DOWN) {
-			return 0;
-		}
-		return Duration.between(now, state.cooldownUntil()).toMillis() / 1000.0;
+		return pool.state(key).cooldownRemainingAt(pool.clock().instant()).toMillis() / 1000.0;
 	}
 
 	private static Counter attempts(MeterRegistry registry, String pool, String keyId, AttemptOutcome outcome) {

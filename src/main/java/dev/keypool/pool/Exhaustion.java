@@ -16,8 +16,7 @@ public sealed interface Exhaustion {
 
 		/** Whole seconds for a {@code Retry-After} header, rounded up so callers never come back early. */
 		public long retryAfterSeconds() {
-			long seconds = this.retryAfter.getSeconds();
-			return (this.retryAfter.getNano() > 0) ? seconds + 1 : seconds;
+			return KeyState.ceilSeconds(this.retryAfter);
 		}
 
 	}

@@ -135,8 +135,7 @@ public class KeyPool {
 			if (state.disabled()) {
 				continue;
 			}
-			Duration wait = (state.cooldownUntil() == null || !now.isBefore(state.cooldownUntil())) ? Duration.ZERO
-					: Duration.between(now, state.cooldownUntil());
+			Duration wait = state.cooldownRemainingAt(now);
 			if (soonest == null || wait.compareTo(soonest) < 0) {
 				soonest = wait;
 			}

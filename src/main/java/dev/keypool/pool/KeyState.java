@@ -1,5 +1,6 @@
 package dev.keypool.pool;
 
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -24,6 +25,17 @@ public record KeyState(boolean disabled, Instant cooldownUntil, Integer lastStat
 			return KeyStatus.COOLING_DOWN;
 		}
 		return KeyStatus.AVAILABLE;
+	}
+
+	/** Time left until the cooldown ends; zero unless the key is cooling down at {@code now}. */
+	public Duration cooldownRemainingAt(Instant now) {
+		return (statusAt(now) == KeyStatus.COOLING_DOWN) ? Duration.between(now, this.cooldownUntil) : Duration.ZERO;
+	}
+
+	/** Whole seconds, rounded up: what a Retry-After or an operator should be told to wait. */
+	public static long ceilSeconds(Duration duration) {
+		long seconds = duration.getSeconds();
+		return (duration.getNano() > 0) ? seconds + 1 : seconds;
 	}
 
 	public boolean isAvailableAt(Instant now) {
