@@ -28,6 +28,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.gateway.config.GatewayProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Builds the pools from {@link KeypoolProperties} after checking the whole configuration,
@@ -64,11 +65,21 @@ public class KeypoolConfiguration {
 
 	@Bean
 	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
-			KeyStateStore store, Clock clock) {
-		new KeypoolPropertiesValidator(dialects.names()).check(properties, gateway.getRoutes());
+			KeyStateStore store, Clock clock, Environment environment) {
+		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names());
+		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
+		problems.addAll(validator.validate(properties, gateway.getRoutes()));
+		if (!problems.isEmpty()) {
+			throw new InvalidKeypoolConfigurationException(problems);
+		}
 		if (properties.pools().isEmpty()) {
 			logger.warn("No keypool.pools configured: KeyFailover routes have nothing to serve");
 		}
+		if (KeypoolEnvironmentChecks.hasRoutesUnderOldPrefix(environment)) {
+			logger.warn("Routes under spring.cloud.gateway.routes are ignored by this Spring Cloud Gateway version: "
+					+ "move them to spring.cloud.gateway.server.webflux.routes");
+		}
+		validator.warnings(properties, gateway.getRoutes()).forEach(logger::warn);
 		List<KeyPool> pools = new ArrayList<>();
 		properties.pools().forEach((name, pool) -> pools.add(toKeyPool(name, pool, store, clock)));
 		return new KeyPools(pools);
@@ -100,7 +111,7 @@ public class KeypoolConfiguration {
 			keys.add(new PoolKey(key.id(), key.secret()));
 		}
 		FailoverPolicy policy = new FailoverPolicy(pool.cooldownOn(), pool.disableOn(), pool.defaultCooldown(),
-				pool.maxCooldown());
+				pool.maxCooldown(), pool.minCooldown());
 		return new KeyPool(name, pool.provider(), keys, policy, store, clock);
 	}
 

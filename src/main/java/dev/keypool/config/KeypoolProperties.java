@@ -1,6 +1,7 @@
 package dev.keypool.config;
 
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,14 +10,20 @@ import java.util.Set;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.boot.convert.DurationUnit;
 import org.springframework.util.unit.DataSize;
 
 /**
  * Configuration of keypool-gateway: the pools of provider keys, the clients allowed to use
  * them, and how key state is kept.
  *
- * @param maxRequestBody Largest request body the gateway accepts; larger requests get a 413
- * {@code request_too_large} and nothing is sent upstream.
+ * @param maxRequestBody Largest request body the gateway accepts, pooled or BYOK; larger
+ * requests get a 413 {@code request_too_large} and nothing is sent upstream.
+ * @param maxBufferedBytes Memory shared by the request bodies held for pooled requests (each
+ * is held whole so it can be replayed to the next key); a request that would exceed it gets
+ * a 503 {@code overloaded_error} with {@code Retry-After: 1}.
+ * @param streamIdleTimeout How long an event stream may send nothing before the gateway ends
+ * it with an {@code event: error} frame; a bare number means seconds.
  * @param admin Who may change key state through actuator.
  * @param state Where key state is kept.
  * @param clients Callers whose token selects pooled mode.
@@ -24,7 +31,9 @@ import org.springframework.util.unit.DataSize;
  * {@code KeyFailover=<name>}.
  */
 @ConfigurationProperties("keypool")
-public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @DefaultValue Admin admin,
+public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
+		@DefaultValue("256MB") DataSize maxBufferedBytes,
+		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout, @DefaultValue Admin admin,
 		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools) {
 
 	public KeypoolProperties {
@@ -77,9 +86,10 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	 * @param prefix Prefix of every Redis key and channel, so several gateways can share
 	 * one Redis.
 	 * @param resyncInterval How often a replica reloads the full state, bounding how long
-	 * a missed change message can leave it wrong.
+	 * a missed change message can leave it wrong; a bare number means seconds.
 	 */
-	public record Redis(@DefaultValue("keypool:") String prefix, @DefaultValue("30s") Duration resyncInterval) {
+	public record Redis(@DefaultValue("keypool:") String prefix,
+			@DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS) Duration resyncInterval) {
 
 	}
 
@@ -109,15 +119,20 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody, @
 	 * @param allowAnonymous Serve requests without any credential from the pool; for
 	 * trusted in-cluster use only.
 	 * @param defaultCooldown Cooldown of a rate-limited key when the response has no usable
-	 * Retry-After.
-	 * @param maxCooldown Upper bound of any cooldown.
+	 * Retry-After; a bare number means seconds.
+	 * @param maxCooldown Upper bound of any cooldown; a bare number means seconds.
+	 * @param minCooldown Lower bound of any cooldown, so a tiny Retry-After cannot leave a
+	 * limited key in rotation; a bare number means seconds.
 	 * @param cooldownOn Upstream statuses that put a key into cooldown.
 	 * @param disableOn Upstream statuses that disable a key until it is reset.
 	 * @param keys The keys, primary first.
 	 */
 	public record Pool(@DefaultValue("anthropic") String provider, @DefaultValue("true") boolean byok,
-			@DefaultValue("false") boolean allowAnonymous, @DefaultValue("60s") Duration defaultCooldown,
-			@DefaultValue("15m") Duration maxCooldown, @DefaultValue("429") Set<Integer> cooldownOn,
+			@DefaultValue("false") boolean allowAnonymous,
+			@DefaultValue("60s") @DurationUnit(ChronoUnit.SECONDS) Duration defaultCooldown,
+			@DefaultValue("15m") @DurationUnit(ChronoUnit.SECONDS) Duration maxCooldown,
+			@DefaultValue("1s") @DurationUnit(ChronoUnit.SECONDS) Duration minCooldown,
+			@DefaultValue("429") Set<Integer> cooldownOn,
 			@DefaultValue({ "401", "403" }) Set<Integer> disableOn, List<Key> keys) {
 
 		public Pool {

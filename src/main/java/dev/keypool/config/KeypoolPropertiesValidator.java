@@ -6,6 +6,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import dev.keypool.config.KeypoolProperties.Client;
 import dev.keypool.config.KeypoolProperties.Key;
@@ -26,6 +28,9 @@ public final class KeypoolPropertiesValidator {
 
 	private static final String ROUTES = "spring.cloud.gateway.server.webflux.routes";
 
+	/** A {@code ${NAME}} left in a value because nothing defined {@code NAME}. */
+	private static final Pattern UNRESOLVED_PLACEHOLDER = Pattern.compile("\\$\\{([^}:]*)[^}]*}");
+
 	private final Set<String> knownProviders;
 
 	public KeypoolPropertiesValidator(Set<String> knownProviders) {
@@ -45,18 +50,22 @@ public final class KeypoolPropertiesValidator {
 		if (isBlank(properties.state().redis().prefix())) {
 			problems.add("keypool.state.redis.prefix: must not be blank");
 		}
+		if (properties.maxBufferedBytes() == null || properties.maxBufferedBytes().toBytes() <= 0) {
+			problems.add("keypool.max-buffered-bytes: must be a positive size such as 256MB");
+		}
+		else if (properties.maxRequestBody() != null
+				&& properties.maxBufferedBytes().toBytes() < properties.maxRequestBody().toBytes()) {
+			problems.add("keypool.max-buffered-bytes: must be at least keypool.max-request-body ("
+					+ properties.maxRequestBody() + "), or the largest allowed request could never be served");
+		}
+		if (properties.streamIdleTimeout() == null || !positive(properties.streamIdleTimeout())) {
+			problems.add("keypool.stream-idle-timeout: must be a positive duration such as 120s");
+		}
+		checkResolved("keypool.admin.token", properties.admin().token(), problems);
 		validateClients(properties.clients(), problems);
 		properties.pools().forEach((name, pool) -> validatePool(name, pool, problems));
 		validateRoutes(properties.pools(), routes, problems);
 		return problems;
-	}
-
-	/** Throws {@link InvalidKeypoolConfigurationException} listing every problem found. */
-	public void check(KeypoolProperties properties, List<RouteDefinition> routes) {
-		List<String> problems = validate(properties, routes);
-		if (!problems.isEmpty()) {
-			throw new InvalidKeypoolConfigurationException(problems);
-		}
 	}
 
 	private void validateClients(List<Client> clients, List<String> problems) {
@@ -72,9 +81,9 @@ public final class KeypoolPropertiesValidator {
 				problems.add(path + ".id: duplicate client id '" + client.id() + "'");
 			}
 			if (isBlank(client.token())) {
-				problems.add(path + ".token: must not be blank (is its environment variable set?)");
+				problems.add(path + ".token: must not be blank");
 			}
-			else if (!tokens.add(client.token())) {
+			else if (checkResolved(path + ".token", client.token(), problems) && !tokens.add(client.token())) {
 				problems.add(path + ".token: the same token is configured for another client");
 			}
 		}
@@ -86,8 +95,17 @@ public final class KeypoolPropertiesValidator {
 			problems.add(path + ".provider: unknown provider '" + pool.provider() + "' (known: "
 					+ String.join(", ", this.knownProviders) + ")");
 		}
-		checkDuration(path + ".default-cooldown", pool.defaultCooldown(), problems);
-		checkDuration(path + ".max-cooldown", pool.maxCooldown(), problems);
+		boolean cooldownsValid = checkCooldown(path + ".default-cooldown", pool.defaultCooldown(), problems)
+				& checkCooldown(path + ".max-cooldown", pool.maxCooldown(), problems)
+				& checkCooldown(path + ".min-cooldown", pool.minCooldown(), problems);
+		if (cooldownsValid && pool.maxCooldown().compareTo(pool.defaultCooldown()) < 0) {
+			problems.add(path + ".max-cooldown: " + pool.maxCooldown().toSeconds()
+					+ "s is below default-cooldown (" + pool.defaultCooldown().toSeconds() + "s)");
+		}
+		if (cooldownsValid && pool.minCooldown().compareTo(pool.defaultCooldown()) > 0) {
+			problems.add(path + ".min-cooldown: " + pool.minCooldown().toSeconds()
+					+ "s is above default-cooldown (" + pool.defaultCooldown().toSeconds() + "s)");
+		}
 		checkStatuses(path + ".cooldown-on", pool.cooldownOn(), problems);
 		checkStatuses(path + ".disable-on", pool.disableOn(), problems);
 		for (Integer status : pool.disableOn()) {
@@ -109,7 +127,10 @@ public final class KeypoolPropertiesValidator {
 				problems.add(keyPath + ".id: duplicate key id '" + key.id() + "'");
 			}
 			if (isBlank(key.secret())) {
-				problems.add(keyPath + ".secret: must not be blank (is its environment variable set?)");
+				problems.add(keyPath + ".secret: must not be blank");
+			}
+			else {
+				checkResolved(keyPath + ".secret", key.secret(), problems);
 			}
 		}
 	}
@@ -135,6 +156,41 @@ public final class KeypoolPropertiesValidator {
 		}
 	}
 
+	/**
+	 * What is allowed but probably a mistake: a pool key sent in clear text to a plain
+	 * {@code http://} upstream, a pool that no route uses.
+	 */
+	public List<String> warnings(KeypoolProperties properties, List<RouteDefinition> routes) {
+		List<String> warnings = new ArrayList<>();
+		Set<String> usedPools = new HashSet<>();
+		for (int r = 0; r < routes.size(); r++) {
+			RouteDefinition route = routes.get(r);
+			for (FilterDefinition filter : route.getFilters()) {
+				if (!FILTER_NAME.equals(filter.getName())) {
+					continue;
+				}
+				String pool = poolArgument(filter);
+				usedPools.add(pool);
+				if (route.getUri() != null && "http".equalsIgnoreCase(route.getUri().getScheme())
+						&& !isLoopback(route.getUri().getHost())) {
+					warnings.add(ROUTES + "[" + r + "].uri: plain http:// upstream " + route.getUri().getHost()
+							+ " for pool '" + pool + "': its keys travel in clear text");
+				}
+			}
+		}
+		for (String pool : properties.pools().keySet()) {
+			if (!usedPools.contains(pool)) {
+				warnings.add("keypool.pools." + pool + ": no route uses this pool (add KeyFailover=" + pool
+						+ " to a route's filters)");
+			}
+		}
+		return warnings;
+	}
+
+	private static boolean isLoopback(String host) {
+		return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
+	}
+
 	/** {@code KeyFailover=anthropic} arrives as a generated key; {@code args: {pool: ...}} by name. */
 	static String poolArgument(FilterDefinition filter) {
 		Map<String, String> args = filter.getArgs();
@@ -144,10 +200,34 @@ public final class KeypoolPropertiesValidator {
 		return args.isEmpty() ? null : args.values().iterator().next();
 	}
 
-	private static void checkDuration(String path, Duration duration, List<String> problems) {
+	/** A cooldown of zero would leave a limited key in rotation; a bare number means seconds. */
+	private static boolean checkCooldown(String path, Duration duration, List<String> problems) {
 		if (duration == null || duration.isNegative()) {
 			problems.add(path + ": must not be negative");
+			return false;
 		}
+		if (duration.isZero()) {
+			problems.add(path + ": must be positive, such as 60s (a bare number means seconds)");
+			return false;
+		}
+		return true;
+	}
+
+	/**
+	 * Spring leaves {@code ${NAME}} as it is when nothing defines {@code NAME}; such a literal
+	 * must never become a credential. Names the variable, never the value.
+	 */
+	private static boolean checkResolved(String path, String value, List<String> problems) {
+		if (value == null) {
+			return true;
+		}
+		Matcher placeholder = UNRESOLVED_PLACEHOLDER.matcher(value);
+		if (placeholder.find()) {
+			problems.add(path + ": placeholder ${" + placeholder.group(1)
+					+ "} did not resolve; set the environment variable or property " + placeholder.group(1));
+			return false;
+		}
+		return true;
 	}
 
 	private static void checkStatuses(String path, Set<Integer> statuses, List<String> problems) {

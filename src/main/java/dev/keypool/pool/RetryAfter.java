@@ -20,14 +20,20 @@ public final class RetryAfter {
 	}
 
 	/**
-	 * The requested wait, or empty when neither header gives a positive, future one. A
-	 * positive {@code retry-after-ms} wins over {@code Retry-After}.
+	 * The requested wait, or empty when neither header gives a positive, future one. When
+	 * both headers give one, the longer wins: a sub-second {@code retry-after-ms} must not
+	 * shorten a {@code Retry-After} of several seconds.
 	 */
 	public static Optional<Duration> parse(String retryAfterMs, String retryAfter, Instant now) {
 		Optional<Duration> fromMillis = positiveSeconds(retryAfterMs, 1000d);
-		if (fromMillis.isPresent()) {
-			return fromMillis;
+		Optional<Duration> fromRetryAfter = parseRetryAfter(retryAfter, now);
+		if (fromMillis.isPresent() && fromRetryAfter.isPresent()) {
+			return (fromMillis.get().compareTo(fromRetryAfter.get()) >= 0) ? fromMillis : fromRetryAfter;
 		}
+		return fromMillis.isPresent() ? fromMillis : fromRetryAfter;
+	}
+
+	private static Optional<Duration> parseRetryAfter(String retryAfter, Instant now) {
 		if (retryAfter == null || retryAfter.isBlank()) {
 			return Optional.empty();
 		}

@@ -1,9 +1,11 @@
 package dev.keypool.config;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -12,15 +14,18 @@ import dev.keypool.KeypoolGatewayApplication;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Every bad configuration DESIGN §6 lists stops the real application at startup with a
- * message naming the property, and never the secret.
+ * Every bad configuration stops the real application at startup with a message naming the
+ * property, and never the secret.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class KeypoolConfigurationValidationTests {
 
 	private static final String SECRET = "sk-ant-do-not-print-this-0001";
@@ -37,7 +42,18 @@ class KeypoolConfigurationValidationTests {
 			"unknown provider | keypool.pools.main.provider=openai-ish | keypool.pools.main.provider: unknown provider 'openai-ish'",
 			"status that is not an error | keypool.pools.main.cooldown-on=200 | keypool.pools.main.cooldown-on: 200 is not an HTTP error status",
 			"blank client token | keypool.clients[0].token= | keypool.clients[0].token: must not be blank",
-			"zero body limit | keypool.max-request-body=0 | keypool.max-request-body: must be a positive size" })
+			"zero body limit | keypool.max-request-body=0 | keypool.max-request-body: must be a positive size",
+			"unset variable as a key | keypool.pools.main.keys[0].secret=${ANTHROPIC_KEY_1} | keypool.pools.main.keys[0].secret: placeholder ${ANTHROPIC_KEY_1} did not resolve; set the environment variable or property ANTHROPIC_KEY_1",
+			"unset variable as a client token | keypool.clients[0].token=${TEAM_A_TOKEN} | keypool.clients[0].token: placeholder ${TEAM_A_TOKEN} did not resolve",
+			"unset variable as the admin token | keypool.admin.token=${KEYPOOL_ADMIN_TOKEN} | keypool.admin.token: placeholder ${KEYPOOL_ADMIN_TOKEN} did not resolve",
+			"placeholder inside a longer value | keypool.pools.main.keys[1].secret=sk-${SUFFIX} | keypool.pools.main.keys[1].secret: placeholder ${SUFFIX} did not resolve",
+			"clients written as a map | keypool.clients.team-b=some-token | keypool.clients: must be a list of entries with id and token",
+			"zero cooldown | keypool.pools.main.default-cooldown=0 | keypool.pools.main.default-cooldown: must be positive",
+			"zero min cooldown | keypool.pools.main.min-cooldown=0s | keypool.pools.main.min-cooldown: must be positive",
+			"max cooldown below the default | keypool.pools.main.max-cooldown=30s | keypool.pools.main.max-cooldown: 30s is below default-cooldown (60s)",
+			"min cooldown above the default | keypool.pools.main.min-cooldown=2m | keypool.pools.main.min-cooldown: 120s is above default-cooldown (60s)",
+			"buffer budget below the body limit | keypool.max-buffered-bytes=1MB | keypool.max-buffered-bytes: must be at least keypool.max-request-body",
+			"zero stream idle timeout | keypool.stream-idle-timeout=0 | keypool.stream-idle-timeout: must be a positive duration" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');
@@ -48,6 +64,38 @@ class KeypoolConfigurationValidationTests {
 			assertThat(invalid.getProblems()).anySatisfy((problem) -> assertThat(problem).startsWith(expected));
 			assertThat(invalid.getMessage()).doesNotContain(SECRET).doesNotContain("\n");
 		});
+	}
+
+	@Test
+	void aBareNumberIsReadAsSeconds() {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("keypool.pools.main.default-cooldown", "90");
+		properties.put("keypool.pools.main.max-cooldown", "600");
+		properties.put("keypool.stream-idle-timeout", "30");
+
+		try (ConfigurableApplicationContext context = start(properties)) {
+			KeypoolProperties bound = context.getBean(KeypoolProperties.class);
+			assertThat(bound.pools().get("main").defaultCooldown()).isEqualTo(Duration.ofSeconds(90));
+			assertThat(bound.pools().get("main").maxCooldown()).isEqualTo(Duration.ofMinutes(10));
+			assertThat(bound.streamIdleTimeout()).isEqualTo(Duration.ofSeconds(30));
+		}
+	}
+
+	@Test
+	void likelyMistakesThatStillWorkAreWarnedAboutAtStartup(CapturedOutput output) {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", "http://api.example.invalid");
+		properties.put("keypool.pools.spare.keys[0].id", "only");
+		properties.put("keypool.pools.spare.keys[0].secret", "sk-ant-spare-0003");
+		properties.put("spring.cloud.gateway.routes[0].id", "old-style");
+
+		try (ConfigurableApplicationContext context = start(properties)) {
+			assertThat(output.getOut()).contains(
+					"spring.cloud.gateway.server.webflux.routes[0].uri: plain http:// upstream api.example.invalid for pool 'main': its keys travel in clear text")
+				.contains("keypool.pools.spare: no route uses this pool")
+				.contains("Routes under spring.cloud.gateway.routes are ignored")
+				.doesNotContain(SECRET);
+		}
 	}
 
 	@Test

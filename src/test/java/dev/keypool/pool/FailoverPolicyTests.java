@@ -23,16 +23,19 @@ class FailoverPolicyTests {
 	@Test
 	void configuredListsReplaceTheDefaults() {
 		FailoverPolicy policy = new FailoverPolicy(Set.of(429, 529), Set.of(401), Duration.ofSeconds(5),
-				Duration.ofMinutes(1));
+				Duration.ofMinutes(1), Duration.ofSeconds(1));
 
 		assertThat(policy.classify(529)).isEqualTo(Verdict.COOL_DOWN);
 		assertThat(policy.classify(403)).isEqualTo(Verdict.RELAY);
 	}
 
-	@Test
-	void negativeCooldownsAreRejected() {
-		assertThatIllegalArgumentException().isThrownBy(
-				() -> new FailoverPolicy(Set.of(429), Set.of(401), Duration.ofSeconds(-1), Duration.ofMinutes(1)));
+	@ParameterizedTest(name = "default={0}, max={1}, min={2}")
+	@CsvSource({ "-1, 60, 1", "0, 60, 1", "60, 0, 1", "60, 60, 0", "60, 5, 10" })
+	void cooldownsThatAreNotPositiveOrContradictoryAreRejected(long defaultSeconds, long maxSeconds,
+			long minSeconds) {
+		assertThatIllegalArgumentException()
+			.isThrownBy(() -> new FailoverPolicy(Set.of(429), Set.of(401), Duration.ofSeconds(defaultSeconds),
+					Duration.ofSeconds(maxSeconds), Duration.ofSeconds(minSeconds)));
 	}
 
 }
