@@ -11,6 +11,7 @@ import org.apache.commons.logging.LogFactory;
 
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.gateway.BufferBudget;
 import dev.keypool.gateway.CallerResolver;
 import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
 import dev.keypool.gateway.PoolBinding;
@@ -85,9 +86,15 @@ public class KeypoolConfiguration {
 		return new KeyPools(pools);
 	}
 
+	/** Takes the pools only to be created after the configuration was checked. */
+	@Bean
+	BufferBudget requestBodyBufferBudget(KeypoolProperties properties, KeyPools validatedPools) {
+		return new BufferBudget(properties.maxBufferedBytes().toBytes());
+	}
+
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
-			ProviderDialects dialects) {
+			ProviderDialects dialects, BufferBudget bufferBudget) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools.all()) {
 			Pool config = properties.pools().get(pool.name());
@@ -97,7 +104,7 @@ public class KeypoolConfiguration {
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
 		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
-				properties.maxRequestBody());
+				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout());
 	}
 
 	@Bean

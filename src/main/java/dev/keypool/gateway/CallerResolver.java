@@ -49,18 +49,63 @@ public class CallerResolver {
 		return (matched != null) ? new Caller(Caller.Kind.CLIENT, matched) : Caller.OWN_KEY;
 	}
 
+	/**
+	 * The headers without any value that carries a client token, or {@code null} when none
+	 * does. A caller may send its own key in one header and a client token in another (Claude
+	 * Code does when both of its variables are set), or repeat a header: whichever carries a
+	 * client token, that token must never travel on to the provider.
+	 */
+	HttpHeaders withoutClientTokens(HttpHeaders headers) {
+		List<String> apiKeys = headers.getOrEmpty(API_KEY_HEADER);
+		List<String> authorizations = headers.getOrEmpty(HttpHeaders.AUTHORIZATION);
+		List<String> keptApiKeys = apiKeys.stream().filter((value) -> !isClientToken(value.trim())).toList();
+		List<String> keptAuthorizations = authorizations.stream()
+			.filter((value) -> !isClientToken(bearerToken(value)))
+			.toList();
+		if (keptApiKeys.size() == apiKeys.size() && keptAuthorizations.size() == authorizations.size()) {
+			return null;
+		}
+		HttpHeaders scrubbed = new HttpHeaders();
+		scrubbed.putAll(headers);
+		replace(scrubbed, API_KEY_HEADER, keptApiKeys);
+		replace(scrubbed, HttpHeaders.AUTHORIZATION, keptAuthorizations);
+		return scrubbed;
+	}
+
+	private static void replace(HttpHeaders headers, String name, List<String> values) {
+		headers.remove(name);
+		if (!values.isEmpty()) {
+			headers.put(name, values);
+		}
+	}
+
+	private boolean isClientToken(String value) {
+		if (value == null || value.isEmpty()) {
+			return false;
+		}
+		byte[] digest = sha256(value);
+		boolean matched = false;
+		for (ClientDigest client : this.clients) {
+			matched |= MessageDigest.isEqual(client.digest(), digest);
+		}
+		return matched;
+	}
+
+	private static String bearerToken(String authorization) {
+		if (authorization != null && authorization.length() > BEARER.length()
+				&& authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+			return authorization.substring(BEARER.length()).trim();
+		}
+		return null;
+	}
+
 	static String credential(HttpHeaders headers) {
 		String apiKey = headers.getFirst(API_KEY_HEADER);
 		if (apiKey != null && !apiKey.isBlank()) {
 			return apiKey.trim();
 		}
-		String authorization = headers.getFirst(HttpHeaders.AUTHORIZATION);
-		if (authorization != null && authorization.length() > BEARER.length()
-				&& authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-			String token = authorization.substring(BEARER.length()).trim();
-			return token.isEmpty() ? null : token;
-		}
-		return null;
+		String token = bearerToken(headers.getFirst(HttpHeaders.AUTHORIZATION));
+		return (token == null || token.isEmpty()) ? null : token;
 	}
 
 	private static byte[] sha256(String value) {

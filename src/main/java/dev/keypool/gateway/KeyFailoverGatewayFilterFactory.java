@@ -27,7 +27,6 @@ import org.springframework.cloud.gateway.filter.GatewayFilterChain;
 import org.springframework.cloud.gateway.filter.factory.AbstractGatewayFilterFactory;
 import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
 import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferLimitException;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -65,6 +64,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	/** A failed attempt's error body is small; one that takes longer to arrive is cut. */
 	private static final Duration DISCARD_TIMEOUT = Duration.ofSeconds(2);
 
+	/** How long a refused request's body is read before the refusal goes out anyway. */
+	private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(5);
+
 	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
 
 	private final Map<String, PoolBinding> pools;
@@ -73,12 +75,25 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final int maxRequestBodyBytes;
 
+	private final BufferBudget bufferBudget;
+
+	private final Duration streamIdleTimeout;
+
+	/**
+	 * @param pools the pools by name
+	 * @param callers tells pooled callers from BYOK ones
+	 * @param maxRequestBody largest request body accepted, pooled or BYOK
+	 * @param bufferBudget memory shared by the bodies held for replay
+	 * @param streamIdleTimeout how long an event stream may stay silent
+	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody) {
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout) {
 		super(Config.class);
 		this.pools = Map.copyOf(pools);
 		this.callers = callers;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
+		this.bufferBudget = bufferBudget;
+		this.streamIdleTimeout = streamIdleTimeout;
 	}
 
 	@Override
@@ -109,22 +124,35 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	}
 
 	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
-		Caller caller = this.callers.resolve(exchange.getRequest().getHeaders());
+		ServerHttpRequest request = exchange.getRequest();
+		if (!RequestEdges.methodAllowed(request)) {
+			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.METHOD_NOT_ALLOWED,
+					ErrorKind.INVALID_REQUEST, "method " + request.getMethod().name() + " is not allowed here",
+					(headers) -> headers.set(HttpHeaders.ALLOW, RequestEdges.ALLOW_HEADER_VALUE)));
+		}
+		String badRequest = RequestEdges.badRequest(request);
+		if (badRequest != null) {
+			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.BAD_REQUEST,
+					ErrorKind.INVALID_REQUEST, badRequest));
+		}
+		if (request.getHeaders().getContentLength() > this.maxRequestBodyBytes) {
+			return refuse(exchange, requestTooLarge(exchange, binding));
+		}
+		Caller caller = this.callers.resolve(request.getHeaders());
 		KeyPool pool = binding.pool();
 		switch (caller.kind()) {
 			case OWN_KEY -> {
 				if (!binding.byok()) {
-					return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
-							ErrorKind.AUTHENTICATION, "invalid client token");
+					return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+							ErrorKind.AUTHENTICATION, "invalid client token"));
 				}
 				pool.recordRequest(CallerMode.BYOK, caller.clientId());
 				return passThrough(exchange, chain, binding);
 			}
 			case ANONYMOUS -> {
 				if (!binding.allowAnonymous()) {
-					return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
-							ErrorKind.AUTHENTICATION,
-							"x-api-key header or Authorization: Bearer token is required");
+					return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+							ErrorKind.AUTHENTICATION, "x-api-key header or Authorization: Bearer token is required"));
 				}
 			}
 			case CLIENT -> {
@@ -135,29 +163,111 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return pooled(exchange, chain, binding);
 	}
 
-	/** Bring your own key: one attempt, the request untouched, the pool untouched. */
+	/**
+	 * Bring your own key: one attempt, the pool untouched, the request as it came except for
+	 * any client token it also carries, and a body of unknown length counted as it streams.
+	 */
 	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
-		return chain.filter(exchange)
-			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect())))
-			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(),
-					(ex) -> upstreamFailure(exchange, binding, ex, null));
+		ServerWebExchange forwarded = exchange.mutate().request(byokRequest(exchange.getRequest())).build();
+		return chain.filter(forwarded)
+			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
+			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect(), this.streamIdleTimeout)))
+			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
+				AttemptObservations.endWithoutResponse(exchange, ex);
+				return isRequestTooLarge(ex) ? requestTooLarge(exchange, binding)
+						: upstreamFailure(exchange, binding, ex, null);
+			});
+	}
+
+	private ServerHttpRequest byokRequest(ServerHttpRequest request) {
+		HttpHeaders scrubbed = this.callers.withoutClientTokens(request.getHeaders());
+		boolean unknownLength = request.getHeaders().getContentLength() < 0;
+		if (scrubbed == null && !unknownLength) {
+			return request;
+		}
+		HttpHeaders headers = (scrubbed != null) ? HttpHeaders.readOnlyHttpHeaders(scrubbed) : request.getHeaders();
+		Flux<DataBuffer> body = unknownLength ? limited(request.getBody(), this.maxRequestBodyBytes) : request.getBody();
+		return new ServerHttpRequestDecorator(request) {
+
+			@Override
+			public HttpHeaders getHeaders() {
+				return headers;
+			}
+
+			@Override
+			public Flux<DataBuffer> getBody() {
+				return body;
+			}
+
+		};
+	}
+
+	/** The body, failing with {@link CachedBody.RequestTooLarge} once it passes {@code maxBytes}. */
+	private static Flux<DataBuffer> limited(Flux<DataBuffer> body, int maxBytes) {
+		return Flux.defer(() -> {
+			long[] seen = { 0 };
+			return body.handle((chunk, sink) -> {
+				seen[0] += chunk.readableByteCount();
+				if (seen[0] > maxBytes) {
+					DataBufferUtils.release(chunk);
+					sink.error(new CachedBody.RequestTooLarge());
+				}
+				else {
+					sink.next(chunk);
+				}
+			});
+		});
+	}
+
+	private static boolean isRequestTooLarge(Throwable error) {
+		for (Throwable t = error; t != null; t = t.getCause()) {
+			if (t instanceof CachedBody.RequestTooLarge) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
-		long declaredLength = exchange.getRequest().getHeaders().getContentLength();
-		if (declaredLength > this.maxRequestBodyBytes) {
-			return requestTooLarge(exchange, binding);
+		HttpHeaders requestHeaders = exchange.getRequest().getHeaders();
+		long declaredLength = requestHeaders.getContentLength();
+		if (declaredLength < 0 && !requestHeaders.containsHeader(HttpHeaders.TRANSFER_ENCODING)) {
+			declaredLength = 0;
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
-		return DataBufferUtils.join(exchange.getRequest().getBody(), this.maxRequestBodyBytes)
-			.map(CachedBody::of)
-			.defaultIfEmpty(CachedBody.EMPTY)
-			.onErrorMap(DataBufferLimitException.class, RequestTooLarge::new)
+		return CachedBody
+			.read(exchange.getRequest().getBody(), declaredLength, this.maxRequestBodyBytes, this.bufferBudget,
+					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
 				Attempts attempts = new Attempts(binding, body, binding.pool().walker());
 				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
 			})
-			.onErrorResume(RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding));
+			.onErrorResume(CachedBody.RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding))
+			.onErrorResume(CachedBody.OverBudget.class,
+					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
+							: overloaded(exchange, binding));
+	}
+
+	/**
+	 * Reads and drops the request body before the refusal is written. A server that answers
+	 * and closes with request bytes still unread makes the kernel reset the connection, and
+	 * the reset can destroy the answer before the caller reads it. Bodies far beyond the
+	 * limit are not read: their connection is closed after the answer.
+	 */
+	private Mono<Void> refuse(ServerWebExchange exchange, Mono<Void> refusal) {
+		long cap = 2L * this.maxRequestBodyBytes;
+		if (exchange.getRequest().getHeaders().getContentLength() > cap) {
+			return refusal;
+		}
+		long[] drained = { 0 };
+		Mono<Void> drain = exchange.getRequest().getBody().<DataBuffer>handle((chunk, sink) -> {
+			drained[0] += chunk.readableByteCount();
+			DataBufferUtils.release(chunk);
+			if (drained[0] > cap) {
+				sink.complete();
+			}
+		}).then().timeout(DRAIN_TIMEOUT).onErrorResume((ex) -> Mono.empty());
+		return drain.then(refusal);
 	}
 
 	private Mono<Void> attempt(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
@@ -166,9 +276,14 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			return exhausted(exchange, attempts);
 		}
 		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
+		AttemptObservations.beginAttempt(exchange);
 		return chain.filter(attemptExchange)
+			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
 			.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
-			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> Mono.just(new AttemptResult(ex)))
+			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
+				AttemptObservations.endWithoutResponse(exchange, ex);
+				return Mono.just(new AttemptResult(ex));
+			})
 			.flatMap((result) -> (result.error == null) ? decide(exchange, chain, attempts, key)
 					: networkFailure(exchange, attempts, key, result.error));
 	}
@@ -194,7 +309,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				HttpHeaders headers = exchange.getResponse().getHeaders();
 				headers.set(KEY_HEADER, key.id());
 				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.walker.attempts()));
-				return ResponseRelay.relay(exchange, attempts.binding.dialect());
+				return ResponseRelay.relay(exchange, attempts.binding.dialect(), this.streamIdleTimeout);
 			}
 		}
 		pool.recordFailover(outcome);
@@ -250,6 +365,12 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.PAYLOAD_TOO_LARGE,
 				ErrorKind.REQUEST_TOO_LARGE, "request body exceeds the gateway limit of "
 						+ this.maxRequestBodyBytes + " bytes");
+	}
+
+	private Mono<Void> overloaded(ServerWebExchange exchange, PoolBinding binding) {
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.SERVICE_UNAVAILABLE, ErrorKind.OVERLOADED,
+				"the gateway is holding too many request bodies; retry shortly",
+				(headers) -> headers.set(HttpHeaders.RETRY_AFTER, "1"));
 	}
 
 	private static boolean isTimeout(Throwable error) {
@@ -323,14 +444,6 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private record AttemptResult(Throwable error) {
 
 		static final AttemptResult RESPONDED = new AttemptResult(null);
-
-	}
-
-	private static final class RequestTooLarge extends RuntimeException {
-
-		RequestTooLarge(Throwable cause) {
-			super("request body over limit", cause, false, false);
-		}
 
 	}
 

@@ -1,11 +1,13 @@
 package dev.keypool.gateway;
 
 import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
-import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
@@ -36,20 +38,23 @@ final class ResponseRelay {
 
 	static final String STREAM_BROKEN_MESSAGE = "upstream connection closed before the stream ended";
 
+	/** An event larger than this is relayed unaligned rather than held without bound. */
+	private static final int MAX_PENDING_EVENT_BYTES = 1024 * 1024;
+
 	private ResponseRelay() {
 	}
 
-	static Mono<Void> relay(ServerWebExchange exchange, ProviderDialect dialect) {
+	static Mono<Void> relay(ServerWebExchange exchange, ProviderDialect dialect, Duration streamIdleTimeout) {
 		Connection connection = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
 		if (connection == null) {
 			return Mono.empty();
 		}
 		exchange.getAttributes().remove(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
 		ServerHttpResponse response = exchange.getResponse();
-		DataBufferFactory factory = response.bufferFactory();
-		Flux<DataBuffer> body = connection.inbound().receive().retain().map((buf) -> wrap(buf, factory));
-		Mono<Void> write = isEventStream(response) ? writeEventStream(response, body, connection, dialect)
-				: response.writeWith(body);
+		Flux<ByteBuf> received = connection.inbound().receive().retain();
+		Mono<Void> write = isEventStream(response)
+				? writeEventStream(response, received, connection, dialect, streamIdleTimeout)
+				: response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
 		return write.doFinally((signal) -> {
 			if (signal != SignalType.ON_COMPLETE) {
 				connection.dispose();
@@ -57,19 +62,38 @@ final class ResponseRelay {
 		});
 	}
 
-	private static Mono<Void> writeEventStream(ServerHttpResponse response, Flux<DataBuffer> body,
-			Connection connection, ProviderDialect dialect) {
-		EventBoundary boundary = new EventBoundary();
-		Flux<Publisher<DataBuffer>> chunks = body.doOnNext(boundary::observe)
-			.<Publisher<DataBuffer>>map(Flux::just)
-			.onErrorResume((ex) -> {
-				logger.debug("Upstream stream broke after the response was committed; ending it with an error event",
-						ex);
-				connection.dispose();
-				byte[] frame = dialect.streamErrorEvent(STREAM_BROKEN_MESSAGE);
-				return Flux.just(Flux.just(response.bufferFactory().wrap(boundary.terminate(frame))));
-			});
-		return response.writeAndFlushWith(chunks);
+	/**
+	 * Relays complete events only, each flushed as it arrives. A stream that breaks, ends
+	 * inside an event, or sends nothing for {@code idleTimeout} ends with the provider's
+	 * error event instead of a cut connection.
+	 */
+	private static Mono<Void> writeEventStream(ServerHttpResponse response, Flux<ByteBuf> received,
+			Connection connection, ProviderDialect dialect, Duration idleTimeout) {
+		EventAligner aligner = new EventAligner(MAX_PENDING_EVENT_BYTES);
+		DataBufferFactory factory = response.bufferFactory();
+		Flux<ByteBuf> events = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
+			ByteBuf complete = aligner.next(chunk);
+			if (complete != null) {
+				sink.next(complete);
+			}
+		}).concatWith(Mono.defer(() -> {
+			if (!aligner.endsInsideEvent()) {
+				return Mono.empty();
+			}
+			logger.debug("Upstream stream ended inside an event; ending it with an error event");
+			return Mono.just(Unpooled.wrappedBuffer(aligner.terminate(dialect.streamErrorEvent(STREAM_BROKEN_MESSAGE))));
+		})).onErrorResume((ex) -> {
+			String message = (ex instanceof TimeoutException) ? idleMessage(idleTimeout) : STREAM_BROKEN_MESSAGE;
+			logger.debug("Upstream stream failed after the response was committed (" + message
+					+ "); ending it with an error event", ex);
+			connection.dispose();
+			return Mono.just(Unpooled.wrappedBuffer(aligner.terminate(dialect.streamErrorEvent(message))));
+		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+		return response.writeAndFlushWith(events.map((buf) -> Mono.just(wrap(buf, factory))));
+	}
+
+	static String idleMessage(Duration idleTimeout) {
+		return "upstream stream sent nothing for " + idleTimeout.toSeconds() + "s";
 	}
 
 	/**
@@ -108,43 +132,6 @@ final class ResponseRelay {
 		copy.write(buf.nioBuffer());
 		buf.release();
 		return copy;
-	}
-
-	/**
-	 * Remembers whether the bytes relayed so far end on an event boundary (a blank line), so
-	 * the error event is never glued onto half an event.
-	 */
-	static final class EventBoundary {
-
-		private byte last = '\n';
-
-		private byte beforeLast = '\n';
-
-		void observe(DataBuffer chunk) {
-			int count = chunk.readableByteCount();
-			if (count >= 2) {
-				this.beforeLast = chunk.getByte(chunk.readPosition() + count - 2);
-				this.last = chunk.getByte(chunk.readPosition() + count - 1);
-			}
-			else if (count == 1) {
-				this.beforeLast = this.last;
-				this.last = chunk.getByte(chunk.readPosition());
-			}
-		}
-
-		byte[] terminate(byte[] frame) {
-			String prefix = (this.last == '\n' && this.beforeLast == '\n') ? "" : (this.last == '\n') ? "\n" : "\n\n";
-			if (prefix.isEmpty()) {
-				return frame;
-			}
-			byte[] out = new byte[prefix.length() + frame.length];
-			for (int i = 0; i < prefix.length(); i++) {
-				out[i] = (byte) prefix.charAt(i);
-			}
-			System.arraycopy(frame, 0, out, prefix.length(), frame.length);
-			return out;
-		}
-
 	}
 
 }

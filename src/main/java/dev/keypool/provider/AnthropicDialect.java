@@ -34,6 +34,8 @@ public final class AnthropicDialect implements ProviderDialect {
 		return switch (kind) {
 			case AUTHENTICATION -> "authentication_error";
 			case RATE_LIMIT -> "rate_limit_error";
+			case INVALID_REQUEST -> "invalid_request_error";
+			case OVERLOADED -> "overloaded_error";
 			case REQUEST_TOO_LARGE -> "request_too_large";
 			case UPSTREAM, TIMEOUT -> "api_error";
 		};

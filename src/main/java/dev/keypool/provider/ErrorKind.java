@@ -11,6 +11,9 @@ public enum ErrorKind {
 	/** Every key is cooling down. */
 	RATE_LIMIT,
 
+	/** A request the gateway refuses to forward: dot segments, an odd method, an upgrade. */
+	INVALID_REQUEST,
+
 	/** Request body over {@code keypool.max-request-body}. */
 	REQUEST_TOO_LARGE,
 
@@ -18,6 +21,9 @@ public enum ErrorKind {
 	UPSTREAM,
 
 	/** The upstream did not answer in time. */
-	TIMEOUT
+	TIMEOUT,
+
+	/** The gateway has no room for the request now ({@code keypool.max-buffered-bytes}). */
+	OVERLOADED
 
 }
