@@ -14,6 +14,7 @@ import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.gateway.BufferBudget;
 import dev.keypool.gateway.CallerResolver;
 import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
+import dev.keypool.gateway.ObservationOnCancelFilter;
 import dev.keypool.gateway.PoolBinding;
 import dev.keypool.gateway.PooledRequestHeadersFilter;
 import dev.keypool.pool.FailoverPolicy;
@@ -105,6 +106,11 @@ public class KeypoolConfiguration {
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
 		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
 				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout());
+	}
+
+	@Bean
+	ObservationOnCancelFilter observationOnCancelFilter() {
+		return new ObservationOnCancelFilter();
 	}
 
 	@Bean

@@ -75,6 +75,7 @@ class AttackSweepIntegrationTest {
 			.pool("main", "k0", POOL_SECRET)
 			.pool("resets", "r0", "sk-sweep-resets-0001")
 			.route("resets", () -> "http://127.0.0.1:" + resetting.port(), "/reset/**", "KeyFailover=resets")
+			.route("plain", upstream::url, "/plain/**")
 			.route("main", upstream::url, "/v1/**", "KeyFailover=main");
 	}
 
@@ -291,6 +292,22 @@ class AttackSweepIntegrationTest {
 			.headers((h) -> h.set("x-api-key", CLIENT_TOKEN))
 			.get()
 			.uri("http://127.0.0.1:" + this.port + "/v1/models")
+			.responseContent()
+			.subscribe();
+		await().atMost(Duration.ofSeconds(10)).until(() -> upstream.received().size() == 1);
+		await().atMost(Duration.ofSeconds(5)).until(() -> activeUpstreamObservations() == 1);
+
+		call.dispose();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> activeUpstreamObservations() == 0);
+	}
+
+	@Test
+	void onARouteWithoutKeyFailoverTooACallerWhoGoesAwayLeavesNoActiveObservation() {
+		upstream.then((request, response) -> Mono.never());
+		Disposable call = HttpClient.create()
+			.get()
+			.uri("http://127.0.0.1:" + this.port + "/plain/v1/models")
 			.responseContent()
 			.subscribe();
 		await().atMost(Duration.ofSeconds(10)).until(() -> upstream.received().size() == 1);
