@@ -28,6 +28,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.gateway.config.GatewayProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Builds the pools from {@link KeypoolProperties} after checking the whole configuration,
@@ -64,8 +65,9 @@ public class KeypoolConfiguration {
 
 	@Bean
 	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
-			KeyStateStore store, Clock clock) {
-		new KeypoolPropertiesValidator(dialects.names()).check(properties, gateway.getRoutes());
+			KeyStateStore store, Clock clock, Environment environment) {
+		new KeypoolPropertiesValidator(dialects.names(), () -> NoPoolsExplanation.explain(environment))
+			.check(properties, gateway.getRoutes());
 		if (properties.pools().isEmpty()) {
 			logger.warn("No keypool.pools configured: KeyFailover routes have nothing to serve");
 		}

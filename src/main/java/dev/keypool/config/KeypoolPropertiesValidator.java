@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import dev.keypool.config.KeypoolProperties.Client;
 import dev.keypool.config.KeypoolProperties.Key;
@@ -28,8 +29,19 @@ public final class KeypoolPropertiesValidator {
 
 	private final Set<String> knownProviders;
 
+	private final Supplier<String> noPools;
+
 	public KeypoolPropertiesValidator(Set<String> knownProviders) {
+		this(knownProviders, () -> "no pools are configured");
+	}
+
+	/**
+	 * @param noPools explains, when a route names a pool and none is configured, why that
+	 * is (see {@link NoPoolsExplanation})
+	 */
+	public KeypoolPropertiesValidator(Set<String> knownProviders, Supplier<String> noPools) {
 		this.knownProviders = Set.copyOf(knownProviders);
+		this.noPools = noPools;
 	}
 
 	/** Every problem found, empty when the configuration is valid. */
@@ -128,8 +140,9 @@ public final class KeypoolPropertiesValidator {
 					problems.add(path + ": KeyFailover needs a pool name (KeyFailover=<pool>)");
 				}
 				else if (!pools.containsKey(pool)) {
-					problems.add(path + ": KeyFailover names unknown pool '" + pool + "' (configured: "
-							+ (pools.isEmpty() ? "none" : String.join(", ", pools.keySet())) + ")");
+					problems.add(path + ": KeyFailover names unknown pool '" + pool + "' ("
+							+ (pools.isEmpty() ? this.noPools.get() : "configured: " + String.join(", ", pools.keySet()))
+							+ ")");
 				}
 			}
 		}
