@@ -31,7 +31,7 @@ import reactor.netty.resources.ConnectionProvider;
  */
 public final class SseClient {
 
-	private static final String BODY = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":256,\"stream\":true,"
+	private static final String BODY = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":256,\"stream\":true,"
 			+ "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}";
 
 	public static void main(String[] args) throws Exception {

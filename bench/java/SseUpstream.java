@@ -48,7 +48,7 @@ public final class SseUpstream {
 		}
 		if (index == 0) {
 			return "event: message_start\ndata: {\"type\":\"message_start\",\"sent_us\":" + sentMicros
-					+ ",\"message\":{\"id\":\"msg_bench\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\"}}\n\n";
+					+ ",\"message\":{\"id\":\"msg_bench\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-6\"}}\n\n";
 		}
 		return "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"sent_us\":" + sentMicros
 				+ ",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token " + index + "\"}}\n\n";

@@ -173,7 +173,7 @@ PromQL label matchers, without braces, for this release's series.
 
 {{/*
 Alerting rule groups, in Prometheus' rule-file format (the PrometheusRule's spec.groups).
-Metric names and labels are the contract in DESIGN.md §7.
+Metric names and labels are the ones docs/contract.md (Metrics) lists.
 */}}
 {{- define "keypool-gateway.ruleGroups" -}}
 {{- $sel := include "keypool-gateway.metricSelector" . }}

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * DESIGN §8: dependencies point inward. Read from the sources' imports, so a violation fails
+ * Dependencies point inward (README, Development). Read from the sources' imports, so a violation fails
  * the build with the offending file and import named.
  */
 class PackageDependencyTests {

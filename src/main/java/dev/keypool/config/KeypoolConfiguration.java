@@ -68,7 +68,8 @@ public class KeypoolConfiguration {
 	@Bean
 	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
 			KeyStateStore store, Clock clock, Environment environment) {
-		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names());
+		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names(),
+				() -> NoPoolsExplanation.explain(environment));
 		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
 		problems.addAll(validator.validate(properties, gateway.getRoutes()));
 		if (!problems.isEmpty()) {

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.function.Supplier;
 
 import dev.keypool.config.KeypoolProperties.Client;
 import dev.keypool.config.KeypoolProperties.Key;
@@ -33,8 +34,19 @@ public final class KeypoolPropertiesValidator {
 
 	private final Set<String> knownProviders;
 
+	private final Supplier<String> noPools;
+
 	public KeypoolPropertiesValidator(Set<String> knownProviders) {
+		this(knownProviders, () -> "no pools are configured");
+	}
+
+	/**
+	 * @param noPools explains, when a route names a pool and none is configured, why that
+	 * is (see {@link NoPoolsExplanation})
+	 */
+	public KeypoolPropertiesValidator(Set<String> knownProviders, Supplier<String> noPools) {
 		this.knownProviders = Set.copyOf(knownProviders);
+		this.noPools = noPools;
 	}
 
 	/** Every problem found, empty when the configuration is valid. */
@@ -149,8 +161,9 @@ public final class KeypoolPropertiesValidator {
 					problems.add(path + ": KeyFailover needs a pool name (KeyFailover=<pool>)");
 				}
 				else if (!pools.containsKey(pool)) {
-					problems.add(path + ": KeyFailover names unknown pool '" + pool + "' (configured: "
-							+ (pools.isEmpty() ? "none" : String.join(", ", pools.keySet())) + ")");
+					problems.add(path + ": KeyFailover names unknown pool '" + pool + "' ("
+							+ (pools.isEmpty() ? this.noPools.get() : "configured: " + String.join(", ", pools.keySet()))
+							+ ")");
 				}
 			}
 		}

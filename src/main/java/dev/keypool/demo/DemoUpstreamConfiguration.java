@@ -23,6 +23,17 @@ public class DemoUpstreamConfiguration {
 	/** Where the simulated API lives; the demo route adds it with {@code PrefixPath}. */
 	public static final String PREFIX = "/demo-upstream";
 
+	/**
+	 * The request to try first against a gateway running the demo profile at {@code baseUrl}:
+	 * a curl that shows the response headers, {@code X-Keypool-Key} and
+	 * {@code X-Keypool-Attempts} included.
+	 */
+	public static String firstRequest(String baseUrl) {
+		return "curl -i " + baseUrl + "/v1/messages -H 'content-type: application/json'"
+				+ " -H 'anthropic-version: 2023-06-01' -d '{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":64,"
+				+ "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'";
+	}
+
 	@Bean
 	SimulatedAnthropicApi demoUpstreamApi(DemoProperties properties) {
 		return new SimulatedAnthropicApi(demoKeys(properties), properties.deltaDelay());

@@ -60,10 +60,11 @@ public final class SimulatedAnthropicApi {
 
 	private static final String REQUEST_ID = "request-id";
 
+	/** Current models, newest first as the real list is; the dates are the demo's, not a reference. */
 	private static final List<Model> MODELS = List.of(
-			new Model("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
-			new Model("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-			new Model("claude-opus-4-1", "Claude Opus 4.1", "2025-08-05T00:00:00Z"));
+			new Model("claude-opus-4-7", "Claude Opus 4.7", "2026-04-16T00:00:00Z"),
+			new Model("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-17T00:00:00Z"),
+			new Model("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"));
 
 	private static final char[] ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 		.toCharArray();

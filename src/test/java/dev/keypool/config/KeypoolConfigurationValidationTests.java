@@ -1,13 +1,18 @@
 package dev.keypool.config;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.yaml.snakeyaml.constructor.DuplicateKeyException;
 
 import dev.keypool.KeypoolGatewayApplication;
 
@@ -22,8 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Every bad configuration stops the real application at startup with a message naming the
- * property, and never the secret.
+ * Every bad configuration the contract lists (docs/contract.md, "Configuration") stops the
+ * real application at startup with a message naming the property, and never the secret.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class KeypoolConfigurationValidationTests {
@@ -64,6 +69,54 @@ class KeypoolConfigurationValidationTests {
 			assertThat(invalid.getProblems()).anySatisfy((problem) -> assertThat(problem).startsWith(expected));
 			assertThat(invalid.getMessage()).doesNotContain(SECRET).doesNotContain("\n");
 		});
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', value = {
+			"keypool.pool instead of keypool.pools | keypool.pool.main.keys[0].id | keypool.pool.main.keys[0].id is not a keypool property: did you mean keypool.pools?",
+			"keypol instead of keypool | keypol.pools.main.keys[0].id | keypol.pools.main.keys[0].id is not a keypool property: did you mean keypool.pools?" })
+	void routeNamingAPoolWhileNoneIsConfiguredPointsAtTheMisspeltProperty(String description, String misspelt,
+			String hint) {
+		Map<String, Object> properties = withoutPools(validConfiguration());
+		properties.put(misspelt, "primary");
+
+		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> assertThat(findCause(ex).getProblems())
+			.containsExactly("spring.cloud.gateway.server.webflux.routes[0].filters[0]: KeyFailover names unknown pool "
+					+ "'main' (no pools are configured; " + hint + ")"));
+	}
+
+	@Test
+	void routeNamingAPoolWhileNoPoolPropertyIsSetAsksWhetherTheFileIsLoaded() {
+		Map<String, Object> properties = withoutPools(validConfiguration());
+
+		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> assertThat(findCause(ex).getProblems())
+			.singleElement()
+			.asString()
+			.endsWith("KeyFailover names unknown pool 'main' (no pools are configured: no keypool.pools.* property "
+					+ "is set; is your configuration file loaded?)"));
+	}
+
+	@Test
+	void duplicateYamlKeyStopsStartupWithOneLine(@TempDir Path dir, CapturedOutput output) throws IOException {
+		Path yaml = dir.resolve("application.yaml");
+		Files.writeString(yaml, """
+				keypool:
+				  pools:
+				    main:
+				      keys:
+				        - { id: primary, secret: sk-ant-one }
+				    main:
+				      keys:
+				        - { id: fallback, secret: sk-ant-two }
+				""");
+		Map<String, Object> properties = new LinkedHashMap<>();
+		properties.put("spring.config.additional-location", "file:" + yaml);
+
+		assertThatThrownBy(() -> start(properties)).isInstanceOf(DuplicateKeyException.class);
+		assertThat(output).contains("Duplicate key 'main' in a YAML configuration file: line 6, column 5 repeats "
+				+ "the key of line 3, column 5 in the same map")
+			.doesNotContain("while constructing a mapping")
+			.doesNotContain("sk-ant-");
 	}
 
 	@Test
@@ -131,6 +184,11 @@ class KeypoolConfigurationValidationTests {
 		properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", "http://127.0.0.1:9");
 		properties.put("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/v1/**");
 		properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailover=main");
+		return properties;
+	}
+
+	private static Map<String, Object> withoutPools(Map<String, Object> properties) {
+		properties.keySet().removeIf((name) -> name.startsWith("keypool.pools."));
 		return properties;
 	}
 

@@ -71,7 +71,7 @@ class DemoProfileIntegrationTest {
 				.uri("/v1/messages")
 				.header("anthropic-version", "2023-06-01")
 				.contentType(MediaType.APPLICATION_JSON)
-				.bodyValue("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":32,"
+				.bodyValue("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":32,"
 						+ "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
 				.retrieve()
 				.toEntity(String.class)
@@ -93,7 +93,7 @@ class DemoProfileIntegrationTest {
 			.header("anthropic-version", "2023-06-01")
 			.header("Authorization", "Bearer demo-client-token")
 			.contentType(MediaType.APPLICATION_JSON)
-			.bodyValue("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":32,\"stream\":true,"
+			.bodyValue("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":32,\"stream\":true,"
 					+ "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
 			.retrieve()
 			.toEntity(String.class)

@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DemoUpstreamConfigurationTests {
 
 	private static final String HELLO = """
-			{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""";
+			{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}""";
 
 	private final ReactiveWebApplicationContextRunner runner = new ReactiveWebApplicationContextRunner()
 		.withUserConfiguration(DemoUpstreamConfiguration.class);

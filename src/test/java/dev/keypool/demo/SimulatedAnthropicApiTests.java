@@ -34,11 +34,11 @@ class SimulatedAnthropicApiTests {
 	private static final String OVERLOADED_KEY = "sk-test-overloaded";
 
 	private static final String HELLO = """
-			{"model":"claude-sonnet-4-5","max_tokens":256,
+			{"model":"claude-sonnet-4-6","max_tokens":256,
 			 "messages":[{"role":"user","content":"Hi there"}]}""";
 
 	private static final String HELLO_STREAM = """
-			{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,
+			{"model":"claude-sonnet-4-6","max_tokens":256,"stream":true,
 			 "messages":[{"role":"user","content":[{"type":"text","text":"Hi there"}]}]}""";
 
 	private final SimulatedAnthropicApi api = new SimulatedAnthropicApi(List.of(SimulatedKey.ok(OK_KEY),
@@ -58,7 +58,7 @@ class SimulatedAnthropicApiTests {
 		assertThat(message.get("id").stringValue()).startsWith("msg_");
 		assertThat(message.get("type").stringValue()).isEqualTo("message");
 		assertThat(message.get("role").stringValue()).isEqualTo("assistant");
-		assertThat(message.get("model").stringValue()).isEqualTo("claude-sonnet-4-5");
+		assertThat(message.get("model").stringValue()).isEqualTo("claude-sonnet-4-6");
 		assertThat(message.get("content")).hasSize(1);
 		assertThat(message.at("/content/0/type").stringValue()).isEqualTo("text");
 		assertThat(message.at("/content/0/text").stringValue())
@@ -91,7 +91,7 @@ class SimulatedAnthropicApiTests {
 
 		JsonNode start = events.get(0).data().get("message");
 		assertThat(start.get("id").stringValue()).startsWith("msg_");
-		assertThat(start.get("model").stringValue()).isEqualTo("claude-sonnet-4-5");
+		assertThat(start.get("model").stringValue()).isEqualTo("claude-sonnet-4-6");
 		assertThat(start.get("content")).isEmpty();
 		assertThat(start.get("stop_reason").isNull()).isTrue();
 		assertThat(events.get(1).data().at("/content_block/type").stringValue()).isEqualTo("text");
@@ -126,7 +126,7 @@ class SimulatedAnthropicApiTests {
 	@Test
 	void countTokensEstimatesAboutFourCharactersPerToken() {
 		String body = """
-				{"model":"claude-sonnet-4-5","system":"abcd",
+				{"model":"claude-sonnet-4-6","system":"abcd",
 				 "messages":[{"role":"user","content":"efghijkl"}]}""";
 
 		EntityExchangeResult<byte[]> result = post("/v1/messages/count_tokens", OK_KEY, body);
@@ -158,7 +158,7 @@ class SimulatedAnthropicApiTests {
 		assertThat(page.get("has_more").booleanValue()).isFalse();
 		assertThat(page.get("last_id").isString()).isTrue();
 		assertThat(page.get("data").valueStream().map((model) -> model.get("id").stringValue()))
-			.contains("claude-sonnet-4-5");
+			.contains("claude-sonnet-4-6");
 	}
 
 	@ParameterizedTest(name = "every {0}. request is refused")

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SimulatedAnthropicServerTests {
 
 	private static final String STREAM = """
-			{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,
+			{"model":"claude-sonnet-4-6","max_tokens":64,"stream":true,
 			 "messages":[{"role":"user","content":"tell me a long story please"}]}""";
 
 	private SimulatedAnthropicServer server;

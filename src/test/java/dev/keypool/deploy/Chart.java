@@ -89,6 +89,15 @@ final class Chart {
 		return new Rendered(command.call());
 	}
 
+	/** Renders the chart with several values files, later ones overriding earlier ones, as {@code -f a -f b}. */
+	static Rendered render(List<Path> valuesFiles) {
+		TemplateCommand command = helm().template().withName(RELEASE).withNamespace(NAMESPACE);
+		for (Path valuesFile : valuesFiles) {
+			command = command.withValuesFile(valuesFile);
+		}
+		return new Rendered(command.call());
+	}
+
 	/** The release notes ({@code NOTES.txt}) of a client-side dry-run install. */
 	static String notes(Map<String, ?> values) {
 		InstallCommand command = helm().install()

@@ -2,16 +2,23 @@ package dev.keypool.deploy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.fabric8.kubernetes.api.model.Secret;
 
 import dev.keypool.config.KeypoolProperties;
 import dev.keypool.config.KeypoolPropertiesValidator;
 import dev.keypool.provider.ProviderDialects;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -37,6 +44,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ChartConfigBindingTest {
 
+	/** A fenced yaml block of a Markdown file whose first line names it: {@code # values-x.yaml}. */
+	private static final Pattern VALUES_BLOCK = Pattern.compile("```yaml\n# (values-[a-z-]+\\.yaml)[^\n]*\n(.*?)```",
+			Pattern.DOTALL);
+
 	@Test
 	void defaultConfigMapIsAcceptedByTheGateway() throws IOException {
 		Chart.Rendered chart = Chart.renderDefaults();
@@ -59,6 +70,33 @@ class ChartConfigBindingTest {
 		assertThat(loaded.properties().state().store()).isEqualTo(KeypoolProperties.StoreType.REDIS);
 		assertThat(loaded.properties().pools()).containsOnlyKeys("anthropic", "anthropic-batch");
 		assertThat(loaded.properties().pools().get("anthropic").keys()).hasSize(2);
+	}
+
+	/**
+	 * The chart README's values files ({@code # values-*.yaml} blocks), used together as its
+	 * upgrade command uses them: an existing Secret, a second pool, monitoring.
+	 */
+	@Test
+	void chartReadmeValuesFilesAreAcceptedByTheGateway(@TempDir Path dir) throws IOException {
+		Map<String, Path> files = new LinkedHashMap<>();
+		Matcher block = VALUES_BLOCK.matcher(Files.readString(Chart.DIRECTORY.resolve("README.md")));
+		while (block.find()) {
+			files.put(block.group(1), Files.writeString(dir.resolve(block.group(1)), block.group(2)));
+		}
+		assertThat(files).containsOnlyKeys("values-existing-secret.yaml", "values-batch-pool.yaml",
+				"values-monitoring.yaml");
+
+		Chart.Rendered chart = Chart.render(List.copyOf(files.values()));
+		Loaded loaded = load(chart);
+
+		assertThat(loaded.problems()).isEmpty();
+		assertThat(loaded.properties().pools()).containsOnlyKeys("anthropic", "batch");
+		assertThat(loaded.properties().clients()).extracting(KeypoolProperties.Client::id)
+			.containsExactly("team-a", "team-b");
+		assertThat(loaded.routes()).extracting(RouteDefinition::getId).containsExactly("batch", "anthropic");
+		assertThat(chart.all(Secret.class)).isEmpty();
+		assertThat(chart.custom("ServiceMonitor")).hasSize(1);
+		assertThat(chart.custom("PrometheusRule")).hasSize(1);
 	}
 
 	@Test

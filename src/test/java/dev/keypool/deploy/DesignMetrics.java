@@ -4,7 +4,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-/** The Prometheus series names DESIGN.md §7 promises (after Micrometer's naming conversion). */
+/** Series names from docs/contract.md (after Micrometer's naming conversion) that alerts and the dashboard may use. */
 final class DesignMetrics {
 
 	static final Set<String> NAMES = Set.of("keypool_key_state", "keypool_key_cooldown_remaining_seconds",

@@ -185,7 +185,7 @@ class FaultInjectionTest {
 	}
 
 	private Mono<Result> call(HttpClient client, int n, boolean stream, boolean forceOk) {
-		String body = "{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":16,\"stream\":" + stream
+		String body = "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":16,\"stream\":" + stream
 				+ ",\"messages\":[{\"role\":\"user\",\"content\":\"request " + n + "\"}]}";
 		return Mono.defer(() -> {
 			long start = System.nanoTime();

@@ -113,7 +113,7 @@ class AnthropicSdkEndToEndTest {
 	}
 
 	private static MessageCreateParams params(String text) {
-		return MessageCreateParams.builder().model("claude-sonnet-4-5").maxTokens(256).addUserMessage(text).build();
+		return MessageCreateParams.builder().model("claude-sonnet-4-6").maxTokens(256).addUserMessage(text).build();
 	}
 
 }

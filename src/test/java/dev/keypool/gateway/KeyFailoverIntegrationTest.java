@@ -396,7 +396,7 @@ class KeyFailoverIntegrationTest {
 			.header("x-api-key", credential)
 			.header("anthropic-version", "2023-06-01")
 			.contentType(MediaType.APPLICATION_JSON)
-			.bodyValue("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":16,\"messages\":[]}".getBytes(StandardCharsets.UTF_8))
+			.bodyValue("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":16,\"messages\":[]}".getBytes(StandardCharsets.UTF_8))
 			.exchange();
 	}
 

@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.within;
 
 /**
  * {@code /actuator/prometheus} on the management port: names, types, help and tags as
- * DESIGN §7 promises, series present from startup, and values after real traffic.
+ * docs/contract.md promises, series present from startup, and values after real traffic.
  */
 class KeyPoolMetricsIntegrationTest extends OperatingIntegrationTest {
 

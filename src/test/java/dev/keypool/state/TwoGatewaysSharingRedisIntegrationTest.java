@@ -202,7 +202,7 @@ class TwoGatewaysSharingRedisIntegrationTest {
 			.header("x-api-key", CLIENT_TOKEN)
 			.header("anthropic-version", "2023-06-01")
 			.contentType(MediaType.APPLICATION_JSON)
-			.bodyValue("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":16,\"messages\":[]}"
+			.bodyValue("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":16,\"messages\":[]}"
 				.getBytes(StandardCharsets.UTF_8))
 			.exchange()
 			.expectBody()
