@@ -24,7 +24,11 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 	@Override
 	public void applyTo(BlockHound.Builder builder) {
 		builder.blockingMethodCallback((method) -> {
-			calls.add(method + " on " + Thread.currentThread().getName());
+			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
+			for (StackTraceElement frame : new Throwable().getStackTrace()) {
+				where.append("\n\tat ").append(frame);
+			}
+			calls.add(where.toString());
 			throw new BlockingOperationError(method);
 		});
 	}
