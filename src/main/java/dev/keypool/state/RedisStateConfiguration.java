@@ -9,9 +9,11 @@ import io.micrometer.core.instrument.binder.MeterBinder;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientConfigurationBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration.LettuceClientConfigurationBuilder;
 
 /**
  * Shares key state between replicas through Redis when {@code keypool.state.store=redis}.
@@ -32,6 +34,28 @@ public class RedisStateConfiguration {
 			@Value("${spring.data.redis.timeout:2s}") Duration timeout) {
 		return new RedisKeyStateStore(connectionFactory, new RedisStateSettings(prefix, resyncInterval, timeout),
 				clock.getIfAvailable(Clock::systemUTC));
+	}
+
+	/** Lets Lettuce close, on shutdown, a connection that was still being opened. */
+	@Bean
+	LettuceClientConfigurationBuilderCustomizer keypoolRedisShutdown(
+			@Value("${spring.data.redis.lettuce.shutdown-timeout:100ms}") Duration shutdownTimeout) {
+		return (builder) -> closeLateConnectionsOnShutdown(builder, shutdownTimeout);
+	}
+
+	/**
+	 * Shuts the Lettuce event loops down with a quiet period of 100ms and a timeout of at least
+	 * a second, instead of Spring Boot's none and 100ms. An event loop closes its channels on
+	 * each pass while it shuts down and, with no quiet period, stops after the pass in which the
+	 * shutdown began: a channel registered in that pass (the store subscribing, or Lettuce
+	 * reconnecting, while the application stops) is never closed, so its socket stays open, its
+	 * connect never completes and Lettuce's read buffer is never released. With a quiet period
+	 * the loop goes round again, closing it, until nothing ran for 100ms or the timeout passed.
+	 */
+	static void closeLateConnectionsOnShutdown(LettuceClientConfigurationBuilder builder, Duration shutdownTimeout) {
+		Duration leastTimeout = Duration.ofSeconds(1);
+		builder.shutdownQuietPeriod(Duration.ofMillis(100))
+			.shutdownTimeout((shutdownTimeout.compareTo(leastTimeout) < 0) ? leastTimeout : shutdownTimeout);
 	}
 
 	/** {@code keypool.state.store.up}: 1 while Redis is reachable, 0 while working on local state. */

@@ -23,13 +23,19 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 
 	@Override
 	public void applyTo(BlockHound.Builder builder) {
-		// Netty's own allocator takes a short StampedLock when it adds a magazine under
-		// contention; it is built for event loops, and Netty's BlockHound integration does not
-		// list this path yet (4.2.17). Any allocation on an event loop can reach it.
+		// Netty's adaptive allocator (its default since 4.2) adds magazines when threads contend
+		// and then takes each old magazine's lock to free it: a short critical section like the
+		// PoolArena lock that Netty's own integration allows, missing from it. BlockHound's error,
+		// thrown from inside the allocator, failed whatever was allocating, e.g. Lettuce's read
+		// buffer in CommandHandler.channelRegistered, leaving that connection half set up.
 		builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup",
 				"tryExpandMagazines");
 		builder.blockingMethodCallback((method) -> {
-			calls.add(method + " on " + Thread.currentThread().getName());
+			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
+			for (StackTraceElement frame : new Throwable().getStackTrace()) {
+				where.append("\n\tat ").append(frame);
+			}
+			calls.add(where.toString());
 			throw new BlockingOperationError(method);
 		});
 	}
