@@ -74,4 +74,15 @@ final class CachedBody {
 		}
 	}
 
+	/**
+	 * The byte at {@code index} (from 0, below {@link #size()}), read in place: lets the model
+	 * be found without copying or parsing the body.
+	 */
+	int byteAt(int index) {
+		if (this.netty != null) {
+			return this.netty.getNativeBuffer().getByte(this.netty.getNativeBuffer().readerIndex() + index);
+		}
+		return this.heap[index];
+	}
+
 }

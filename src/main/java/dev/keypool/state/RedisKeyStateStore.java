@@ -25,9 +25,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import dev.keypool.pool.CooldownReason;
 import dev.keypool.pool.InMemoryKeyStateStore;
 import dev.keypool.pool.KeyState;
 import dev.keypool.pool.KeyStateStore;
+import dev.keypool.pool.ModelClasses;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
 import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
@@ -148,18 +150,58 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	@Override
-	public Transition coolDown(String pool, String keyId, Instant until, int status, Instant at) {
-		return write(pool, keyId, new Op(Kind.COOLDOWN, status, until, at, this.opOrder.incrementAndGet()));
+	public KeyState get(String pool, String keyId, String modelClass) {
+		return this.view.get(pool, keyId, modelClass);
+	}
+
+	@Override
+	public Map<String, KeyState> scopes(String pool, String keyId) {
+		return this.view.scopes(pool, keyId);
+	}
+
+	@Override
+	public Transition coolDown(String pool, String keyId, String modelClass, Instant until, Integer status,
+			CooldownReason reason, Instant at) {
+		return write(new Slot(pool, keyId, modelClass),
+				new Op(Kind.COOLDOWN, status, reason, until, at, this.opOrder.incrementAndGet()));
 	}
 
 	@Override
 	public Transition disable(String pool, String keyId, int status, Instant at) {
-		return write(pool, keyId, new Op(Kind.DISABLE, status, null, at, this.opOrder.incrementAndGet()));
+		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
+				new Op(Kind.DISABLE, status, null, null, at, this.opOrder.incrementAndGet()));
 	}
 
+	/** Resets the whole key; Redis drops its class scopes with it and tells every replica. */
 	@Override
 	public Transition reset(String pool, String keyId) {
-		return write(pool, keyId, new Op(Kind.RESET, 0, null, null, this.opOrder.incrementAndGet()));
+		forgetScopes(pool, keyId, 0);
+		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
+				new Op(Kind.RESET, null, null, null, null, this.opOrder.incrementAndGet()));
+	}
+
+	/**
+	 * Makes every class scope of the key available, as a reset of the key does. With a
+	 * {@code version} (from Redis), older news about those scopes is ignored from then on.
+	 */
+	private void forgetScopes(String pool, String keyId, long version) {
+		for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+			Slot slot = each.getKey();
+			if (slot.isKeyWide() || !slot.pool().equals(pool) || !slot.keyId().equals(keyId)) {
+				continue;
+			}
+			Entry entry = each.getValue();
+			synchronized (entry) {
+				if (version != 0 && version <= entry.version) {
+					// Redis saw this scope marked after the reset
+					continue;
+				}
+				entry.pending.removeIf((op) -> !op.inFlight);
+				entry.version = Math.max(entry.version, version);
+				entry.confirmed = KeyState.FRESH;
+				this.view.update(pool, keyId, slot.scope(), (current) -> entry.effective());
+			}
+		}
 	}
 
 	@Override
@@ -229,8 +271,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- writes
 
-	private Transition write(String pool, String keyId, Op op) {
-		Slot slot = new Slot(pool, keyId);
+	private Transition write(Slot slot, Op op) {
 		Entry entry = entry(slot);
 		Transition transition;
 		boolean send;
@@ -240,7 +281,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			// opened, which must not happen on the caller's (event-loop) thread
 			send = this.connectivity.get() == Connectivity.UP;
 			op.inFlight = send;
-			transition = this.view.update(pool, keyId, (current) -> entry.effective());
+			transition = this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 		}
 		if (send) {
 			// otherwise the change waits for the next sync, which replays it
@@ -273,9 +314,9 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		if (replayAt.toEpochMilli() > 0 && op.at != null) {
 			atMs = Long.toString(op.at.toEpochMilli());
 		}
-		String status = (op.kind == Kind.RESET) ? "" : Integer.toString(op.status);
+		String status = (op.kind == Kind.RESET) ? "" : Integer.toString((op.status != null) ? op.status : 0);
 		return List.of(op.kind.script, slot.pool(), slot.keyId(), status, cooldownMs, "0", atMs,
-				this.names.channel(), newEpoch());
+				this.names.channel(), newEpoch(), slot.scope(), (op.reason != null) ? op.reason.wireName() : "");
 	}
 
 	private void confirmed(Slot slot, Entry entry, Op op, Result result) {
@@ -283,7 +324,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			entry.pending.remove(op);
 			KeyState remote = (op.kind == Kind.RESET) ? entry.confirmed.reset() : result.state();
 			entry.confirm(remote, result.version());
-			this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+			this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+		}
+		if (op.kind == Kind.RESET) {
+			forgetScopes(slot.pool(), slot.keyId(), result.version());
 		}
 		if (!result.epoch().equals(this.knownEpoch) || this.connectivity.get() == Connectivity.DOWN) {
 			requestSync();
@@ -349,14 +393,18 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	private void apply(Change change) {
 		long version = Long.parseLong(change.v());
 		KeyState marked = "reset".equals(change.op()) ? null
-				: parseState(change.disabled(), change.until(), change.status(), change.at());
-		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"));
+				: parseState(change.disabled(), change.until(), change.status(), change.at(), change.reason());
+		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"),
+				scopeOf(change.scope()));
 		Entry entry = entry(slot);
 		synchronized (entry) {
 			KeyState remote = (marked != null) ? marked : entry.confirmed.reset();
 			if (entry.confirm(remote, version)) {
-				this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+				this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 			}
+		}
+		if (marked == null) {
+			forgetScopes(slot.pool(), slot.keyId(), version);
 		}
 		if (!Objects.equals(change.e(), this.knownEpoch)) {
 			requestSync();
@@ -493,21 +541,23 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				int status = (known.lastStatus() != null) ? known.lastStatus() : 0;
 				String at = (known.lastFailureAt() != null) ? Long.toString(known.lastFailureAt().toEpochMilli())
 						: "0";
+				String reason = (known.cooldownReason() != null) ? known.cooldownReason().wireName() : "";
 				if (known.cooldownUntil() != null && known.cooldownUntil().isAfter(now)) {
 					writes.add(republish(slot, entry, Kind.COOLDOWN, status,
-							Long.toString(known.cooldownUntil().toEpochMilli()), at));
+							Long.toString(known.cooldownUntil().toEpochMilli()), at, reason));
 				}
-				if (known.disabled()) {
-					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at));
+				if (known.disabled() && slot.isKeyWide()) {
+					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at, reason));
 				}
 			}
 			return Flux.fromIterable(writes);
 		}).concatMap((write) -> write).then();
 	}
 
-	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs) {
+	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs,
+			String reason) {
 		List<String> args = List.of(kind.script, slot.pool(), slot.keyId(), Integer.toString(status), "0", untilMs,
-				atMs, this.names.channel(), newEpoch());
+				atMs, this.names.channel(), newEpoch(), slot.scope(), reason);
 		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
 				this.names.epoch());
 		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
@@ -516,7 +566,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			.doOnNext((result) -> {
 				synchronized (entry) {
 					if (entry.confirm(result.state(), result.version())) {
-						this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+						this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 					}
 				}
 			});
@@ -538,7 +588,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			Entry entry = entry(slot);
 			synchronized (entry) {
 				if (entry.confirm(loaded.getValue(), snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 				}
 			}
 		}
@@ -552,7 +602,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				KeyState gone = (entry.confirmed.disabled() || entry.confirmed.cooldownUntil() != null)
 						? entry.confirmed.reset() : entry.confirmed;
 				if (entry.confirm(gone, snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 				}
 			}
 		}
@@ -649,12 +699,18 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		return all;
 	}
 
-	static KeyState parseState(String disabled, String untilMs, String status, String atMs) {
+	static KeyState parseState(String disabled, String untilMs, String status, String atMs, String reason) {
 		long until = Long.parseLong(untilMs);
 		long at = Long.parseLong(atMs);
-		return new KeyState("1".equals(disabled), (until > 0) ? Instant.ofEpochMilli(until) : null,
+		Instant deadline = (until > 0) ? Instant.ofEpochMilli(until) : null;
+		return new KeyState("1".equals(disabled), deadline,
 				(status == null || status.isEmpty() || "0".equals(status)) ? null : Integer.valueOf(status),
-				(at > 0) ? Instant.ofEpochMilli(at) : null);
+				(at > 0) ? Instant.ofEpochMilli(at) : null, (deadline != null) ? CooldownReason.of(reason) : null);
+	}
+
+	/** Entries and messages from before scopes existed are key-wide. */
+	private static String scopeOf(String scope) {
+		return (scope == null || scope.isEmpty()) ? ModelClasses.KEY_WIDE : scope;
 	}
 
 	private enum Connectivity {
@@ -678,8 +734,12 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	/** Redis key names, all under the prefix. */
 	record Names(String prefix) {
 
+		/** Key-wide entries keep the name they always had; a class scope has its own hash. */
 		String entry(Slot slot) {
-			return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
+			if (slot.isKeyWide()) {
+				return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
+			}
+			return this.prefix + "scope:" + slot.pool() + ":" + slot.keyId() + ":" + slot.scope();
 		}
 
 		String index() {
@@ -700,7 +760,13 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	}
 
-	record Slot(String pool, String keyId) {
+	/** One key-wide or model-class scope of a key. */
+	record Slot(String pool, String keyId, String scope) {
+
+		boolean isKeyWide() {
+			return ModelClasses.KEY_WIDE.equals(this.scope);
+		}
+
 	}
 
 	/** One local change that Redis has not confirmed yet. */
@@ -708,7 +774,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 		final Kind kind;
 
-		final int status;
+		/** The upstream status; {@code null} for a proactive mark and a reset. */
+		final Integer status;
+
+		final CooldownReason reason;
 
 		final Instant until;
 
@@ -719,9 +788,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		/** Sent to Redis and not failed yet; guarded by the entry. */
 		boolean inFlight;
 
-		Op(Kind kind, int status, Instant until, Instant at, long order) {
+		Op(Kind kind, Integer status, CooldownReason reason, Instant until, Instant at, long order) {
 			this.kind = kind;
 			this.status = status;
+			this.reason = reason;
 			this.until = until;
 			this.at = at;
 			this.order = order;
@@ -729,7 +799,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 		KeyState applyTo(KeyState state) {
 			return switch (this.kind) {
-				case COOLDOWN -> state.coolDown(this.until, this.status, this.at);
+				case COOLDOWN -> state.coolDown(this.until, this.status, this.reason, this.at);
 				case DISABLE -> state.disable(this.status, this.at);
 				case RESET -> state.reset();
 			};
@@ -783,8 +853,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	private record Result(long version, String epoch, KeyState state) {
 
 		static Result parse(List<String> fields) {
-			return new Result(Long.parseLong(fields.get(0)), fields.get(1),
-					parseState(fields.get(2), fields.get(3), fields.get(4), fields.get(5)));
+			return new Result(Long.parseLong(fields.get(0)), fields.get(1), parseState(fields.get(2), fields.get(3),
+					fields.get(4), fields.get(5), (fields.size() > 6) ? fields.get(6) : null));
 		}
 
 	}
@@ -794,9 +864,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 		static Snapshot parse(List<String> fields) {
 			Map<Slot, KeyState> states = new java.util.HashMap<>();
-			for (int i = 2; i + 5 < fields.size(); i += 6) {
-				states.put(new Slot(fields.get(i), fields.get(i + 1)),
-						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5)));
+			for (int i = 2; i + 7 < fields.size(); i += 8) {
+				states.put(new Slot(fields.get(i), fields.get(i + 1), scopeOf(fields.get(i + 6))),
+						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5),
+								fields.get(i + 7)));
 			}
 			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
 		}
@@ -805,7 +876,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	/** A change message as the script publishes it. */
 	record Change(String v, String e, String op, String pool, String key, String disabled, String until,
-			String status, String at) {
+			String status, String at, String scope, String reason) {
 	}
 
 

@@ -37,7 +37,14 @@ class KeypoolConfigurationValidationTests {
 			"unknown provider | keypool.pools.main.provider=openai-ish | keypool.pools.main.provider: unknown provider 'openai-ish'",
 			"status that is not an error | keypool.pools.main.cooldown-on=200 | keypool.pools.main.cooldown-on: 200 is not an HTTP error status",
 			"blank client token | keypool.clients[0].token= | keypool.clients[0].token: must not be blank",
-			"zero body limit | keypool.max-request-body=0 | keypool.max-request-body: must be a positive size" })
+			"zero body limit | keypool.max-request-body=0 | keypool.max-request-body: must be a positive size",
+			"unknown strategy | keypool.pools.main.strategy=fastest | keypool.pools.main.strategy: unknown strategy 'fastest'",
+			"max wait over a minute | keypool.pools.main.max-wait=90s | keypool.pools.main.max-wait: must be at most 60s",
+			"negative max wait | keypool.pools.main.max-wait=-1s | keypool.pools.main.max-wait: must not be negative",
+			"negative max waiting | keypool.pools.main.max-waiting=-1 | keypool.pools.main.max-waiting: must not be negative",
+			"negative token threshold | keypool.pools.main.min-remaining-tokens=-5 | keypool.pools.main.min-remaining-tokens: must not be negative",
+			"blank session header | keypool.pools.main.session-header= | keypool.pools.main.session-header: must not be blank",
+			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');
