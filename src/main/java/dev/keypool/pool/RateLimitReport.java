@@ -84,6 +84,9 @@ public record RateLimitReport(Map<RateLimitResource, Reading> readings) {
 
 	/** This report with the resources of {@code newer} replacing the same ones here. */
 	public RateLimitReport merge(RateLimitReport newer) {
+		if (newer.readings.keySet().containsAll(this.readings.keySet())) {
+			return newer;
+		}
 		Map<RateLimitResource, Reading> merged = new EnumMap<>(RateLimitResource.class);
 		merged.putAll(this.readings);
 		merged.putAll(newer.readings);
@@ -102,16 +105,61 @@ public record RateLimitReport(Map<RateLimitResource, Reading> readings) {
 		}
 	}
 
-	private static Instant instant(String value) {
+	static Instant instant(String value) {
 		if (value == null || value.isBlank()) {
 			return null;
 		}
+		String text = value.trim();
+		Instant utc = utcSeconds(text);
+		if (utc != null) {
+			return utc;
+		}
 		try {
-			return OffsetDateTime.parse(value.trim()).toInstant();
+			return OffsetDateTime.parse(text).toInstant();
 		}
 		catch (DateTimeParseException ex) {
 			return null;
 		}
+	}
+
+	/**
+	 * The form Anthropic sends, {@code 2026-01-01T00:00:30Z}, read without a formatter: this
+	 * runs for four headers of every response. {@code null} for any other form.
+	 */
+	private static Instant utcSeconds(String text) {
+		if (text.length() != 20 || text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T'
+				|| text.charAt(13) != ':' || text.charAt(16) != ':' || text.charAt(19) != 'Z') {
+			return null;
+		}
+		int year = digits(text, 0, 4);
+		int month = digits(text, 5, 2);
+		int day = digits(text, 8, 2);
+		int hour = digits(text, 11, 2);
+		int minute = digits(text, 14, 2);
+		int second = digits(text, 17, 2);
+		if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0
+				|| minute > 59 || second < 0 || second > 59) {
+			return null;
+		}
+		try {
+			long epochDay = java.time.LocalDate.of(year, month, day).toEpochDay();
+			return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3_600L + minute * 60L + second);
+		}
+		catch (java.time.DateTimeException ex) {
+			return null;
+		}
+	}
+
+	private static int digits(String text, int from, int count) {
+		int value = 0;
+		for (int i = from; i < from + count; i++) {
+			char c = text.charAt(i);
+			if (c < '0' || c > '9') {
+				return -1;
+			}
+			value = value * 10 + (c - '0');
+		}
+		return value;
 	}
 
 	/**

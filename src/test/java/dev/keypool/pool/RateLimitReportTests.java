@@ -58,6 +58,14 @@ class RateLimitReportTests {
 	}
 
 	@ParameterizedTest
+	@CsvSource(nullValues = "null", value = { "2026-01-01T00:00:30Z, 2026-01-01T00:00:30Z",
+			"2026-01-01T00:00:30.500Z, 2026-01-01T00:00:30.500Z", "2026-01-01T01:00:30+01:00, 2026-01-01T00:00:30Z",
+			"2026-02-30T00:00:30Z, null", "2026-01-01T24:00:00Z, null", "2026-01-01 00:00:30Z, null", "soon, null" })
+	void resetsAreReadAsRfc3339(String header, String expected) {
+		assertThat(RateLimitReport.instant(header)).isEqualTo((expected != null) ? Instant.parse(expected) : null);
+	}
+
+	@ParameterizedTest
 	@CsvSource({ "50, 50, 100000, 100000, 1.0", "50, 25, 100000, 100000, 0.5", "50, 50, 100000, 10000, 0.1",
 			"50, 0, 100000, 100000, 0.0" })
 	void headroomIsTheSmallestRemainingFraction(long requestsLimit, long requests, long tokensLimit, long tokens,
