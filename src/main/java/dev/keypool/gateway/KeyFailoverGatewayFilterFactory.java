@@ -213,13 +213,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		HttpHeaders responseHeaders = exchange.getResponse().getHeaders();
 		pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
 		switch (verdict) {
-			case COOL_DOWN -> {
-				HttpHeaders headers = responseHeaders;
-				pool.coolDown(key, attempts.modelClass, pool.policy()
-					.cooldownFor(headers.getFirst("retry-after-ms"), headers.getFirst(HttpHeaders.RETRY_AFTER),
-							pool.clock().instant()),
-						status.value());
-			}
+			case COOL_DOWN -> pool.coolDown(key, attempts.modelClass,
+					pool.policy()
+						.cooldownFor(responseHeaders.getFirst("retry-after-ms"),
+								responseHeaders.getFirst(HttpHeaders.RETRY_AFTER), pool.clock().instant()),
+					status.value());
 			case DISABLE -> pool.disable(key, status.value());
 			default -> {
 				if (status != null && status.is2xxSuccessful()) {

@@ -1,9 +1,5 @@
 package dev.keypool.state;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CountDownLatch;
@@ -30,6 +25,10 @@ import dev.keypool.pool.InMemoryKeyStateStore;
 import dev.keypool.pool.KeyState;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.ModelClasses;
+import dev.keypool.state.RedisChangeSubscription.Change;
+import dev.keypool.state.RedisStateScripts.Result;
+import dev.keypool.state.RedisStateScripts.Slot;
+import dev.keypool.state.RedisStateScripts.Snapshot;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
 import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
@@ -40,21 +39,11 @@ import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import reactor.util.retry.Retry;
-import tools.jackson.databind.ObjectReader;
-import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.context.SmartLifecycle;
-import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
-import org.springframework.data.redis.connection.ReactiveSubscription;
-import org.springframework.data.redis.connection.SubscriptionListener;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
-import org.springframework.data.redis.core.script.RedisScript;
-import org.springframework.util.StreamUtils;
-import org.springframework.data.redis.listener.ChannelTopic;
-import org.springframework.data.redis.listener.ReactiveRedisMessageListenerContainer;
 
 /**
  * Key state shared by every replica through Redis, fail-open.
@@ -72,7 +61,15 @@ import org.springframework.data.redis.listener.ReactiveRedisMessageListenerConta
  * changes it made meanwhile and loads the others'. A Redis that comes back empty (its
  * epoch marker is gone) gets every live cooldown and disabled key re-published.
  * <p>
- * Only pool names, key ids and facts (deadlines, statuses, times) are written; never a secret.
+ * Each (key, model class) is its own entry, shared exactly like the key-wide one; a reset of
+ * a key clears every class.
+ * <p>
+ * The parts: {@link RedisStateScripts} (the Lua scripts, their arguments and answers, key
+ * names), {@link RedisChangeSubscription} (the change messages), and this class (the local
+ * view, this replica's pending changes, replay after an outage, resync and epoch handling).
+ * <p>
+ * Only pool names, key ids, model classes and facts (deadlines, statuses, times) are written;
+ * never a secret.
  */
 public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
@@ -81,39 +78,19 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private static final Logger logger = LoggerFactory.getLogger(RedisKeyStateStore.class);
 
-	private static final RedisScript<List<String>> WRITE_SCRIPT = script("META-INF/scripts/keypool-state-write.lua");
-
-	private static final RedisScript<List<String>> LOAD_SCRIPT = script("META-INF/scripts/keypool-state-load.lua");
-
-	private static final JsonMapper json = JsonMapper.builder().build();
-
-	/**
-	 * Built at class initialization, which also builds the deserializer: building it lazily
-	 * on the first message would take Jackson's cache lock on a Redis event-loop thread.
-	 */
-	private static final ObjectReader changeReader = json.readerFor(Change.class);
-
 	private final InMemoryKeyStateStore view = new InMemoryKeyStateStore();
 
 	private final ConcurrentMap<Slot, Entry> entries = new ConcurrentHashMap<>();
 
-	/**
-	 * Random once per store, at construction: UUID.randomUUID() per write would read the
-	 * system's entropy source on an event-loop thread (BlockHound caught it).
-	 */
-	private final String epochPrefix = UUID.randomUUID() + ":";
-
-	private final AtomicLong epochCounter = new AtomicLong();
-
 	private final ReactiveRedisConnectionFactory connectionFactory;
 
-	private final ReactiveStringRedisTemplate redis;
+	private final RedisStateScripts scripts;
+
+	private final RedisChangeSubscription changes;
 
 	private final RedisStateSettings settings;
 
 	private final Clock clock;
-
-	private final Names names;
 
 	private volatile String knownEpoch;
 
@@ -129,8 +106,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private volatile Disposable.Composite subscriptions = Disposables.composite();
 
-	private volatile ReactiveRedisMessageListenerContainer container;
-
 	private volatile CountDownLatch firstSync = new CountDownLatch(1);
 
 	public RedisKeyStateStore(ReactiveRedisConnectionFactory connectionFactory, RedisStateSettings settings,
@@ -138,8 +113,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
 		this.settings = Objects.requireNonNull(settings, "settings");
 		this.clock = Objects.requireNonNull(clock, "clock");
-		this.redis = new ReactiveStringRedisTemplate(connectionFactory);
-		this.names = new Names(settings.prefix());
+		this.scripts = new RedisStateScripts(new ReactiveStringRedisTemplate(connectionFactory), settings.prefix(),
+				settings.timeout());
+		this.changes = new RedisChangeSubscription(connectionFactory, this.scripts.names().channel(),
+				settings.retryInterval(), settings.timeout());
 	}
 
 	// ---- KeyStateStore
@@ -218,7 +195,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		this.firstSync = new CountDownLatch(1);
 		this.subscriptions = Disposables.composite();
-		this.subscriptions.add(subscribeToChanges());
+		// messages sent while this replica was not listening are picked up by a full load
+		this.subscriptions.add(this.changes.subscribe(this::requestSync, this::apply));
 		this.subscriptions.add(watchConnections());
 		Duration retry = this.settings.retryInterval();
 		this.subscriptions.add(Flux.interval(retry, retry).subscribe((tick) -> onTick()));
@@ -240,23 +218,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			return;
 		}
 		this.subscriptions.dispose();
-		ReactiveRedisMessageListenerContainer container;
-		synchronized (this) {
-			container = this.container;
-			this.container = null;
-		}
-		if (container != null) {
-			Mono<Void> closed = container.destroyLater()
-				.timeout(this.settings.timeout())
-				.onErrorResume((ex) -> Mono.empty());
-			if (Schedulers.isInNonBlockingThread()) {
-				closed.subscribe();
-			}
-			else {
-				// on shutdown, let the subscription close before the connection factory goes
-				closed.block();
-			}
-		}
+		this.changes.close();
 	}
 
 	@Override
@@ -285,26 +247,18 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		if (send) {
 			// otherwise the change waits for the next sync, which replays it
-			execute(slot, op, args(slot, op, Instant.ofEpochMilli(0)))
+			send(slot, op, Instant.ofEpochMilli(0))
 				.subscribe((result) -> confirmed(slot, entry, op, result), (ex) -> failed(slot, entry, op, ex));
 		}
 		return transition;
 	}
 
-	private Mono<Result> execute(Slot slot, Op op, List<String> args) {
-		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Result.parse(flatten(lists)));
-	}
-
 	/**
-	 * The script arguments; {@code replayAt} later than 1970 means the change is pushed
+	 * Sends one change to Redis; {@code replayAt} later than 1970 means the change is pushed
 	 * after the fact (on reconnect), so the cooldown runs until its deadline, not for its
 	 * full length from now.
 	 */
-	private List<String> args(Slot slot, Op op, Instant replayAt) {
+	private Mono<Result> send(Slot slot, Op op, Instant replayAt) {
 		String cooldownMs = "0";
 		String atMs = "0";
 		if (op.kind == Kind.COOLDOWN) {
@@ -315,8 +269,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			atMs = Long.toString(op.at.toEpochMilli());
 		}
 		String status = (op.kind == Kind.RESET) ? "" : Integer.toString((op.status != null) ? op.status : 0);
-		return List.of(op.kind.script, slot.pool(), slot.keyId(), status, cooldownMs, "0", atMs,
-				this.names.channel(), newEpoch(), slot.scope(), (op.reason != null) ? op.reason.wireName() : "");
+		return this.scripts.write(slot, op.kind.script, status, cooldownMs, "0", atMs,
+				(op.reason != null) ? op.reason.wireName() : "");
 	}
 
 	private void confirmed(Slot slot, Entry entry, Op op, Result result) {
@@ -353,49 +307,12 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- changes from other replicas
 
-	private Disposable subscribeToChanges() {
-		SubscriptionListener subscribed = new SubscriptionListener() {
-			@Override
-			public void onChannelSubscribed(byte[] channel, long count) {
-				// messages sent while this replica was not listening are picked up by a full load
-				requestSync();
-			}
-		};
-		ChannelTopic topic = ChannelTopic.of(this.names.channel());
-		return Flux.defer(() -> listenerContainer().receive(List.of(topic), subscribed))
-			// creating the container and subscribing may open a connection: not on an event loop
-			.subscribeOn(Schedulers.boundedElastic())
-			.retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100))
-				.maxBackoff(this.settings.retryInterval())
-				.doBeforeRetry((signal) -> logger.debug("Resubscribing to {}", topic.getTopic(), signal.failure())))
-			.subscribe(this::onMessage);
-	}
-
-	private synchronized ReactiveRedisMessageListenerContainer listenerContainer() {
-		if (this.container == null) {
-			this.container = new ReactiveRedisMessageListenerContainer(this.connectionFactory);
-		}
-		return this.container;
-	}
-
-	private void onMessage(ReactiveSubscription.Message<String, String> message) {
-		// never let one bad message end the subscription
-		try {
-			Change change = changeReader.readValue(message.getMessage());
-			apply(change);
-		}
-		catch (RuntimeException ex) {
-			logger.warn("Ignoring a message on {} that is not a key state change: {}", message.getChannel(),
-					ex.toString());
-		}
-	}
-
 	private void apply(Change change) {
 		long version = Long.parseLong(change.v());
 		KeyState marked = "reset".equals(change.op()) ? null
-				: parseState(change.disabled(), change.until(), change.status(), change.at(), change.reason());
+				: RedisStateScripts.parseState(change.disabled(), change.until(), change.status(), change.at(), change.reason());
 		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"),
-				scopeOf(change.scope()));
+				RedisStateScripts.scopeOf(change.scope()));
 		Entry entry = entry(slot);
 		synchronized (entry) {
 			KeyState remote = (marked != null) ? marked : entry.confirmed.reset();
@@ -519,7 +436,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 					op.inFlight = false;
 				}
 			};
-			return execute(replay.slot(), op, args(replay.slot(), op, this.clock.instant()))
+			return send(replay.slot(), op, this.clock.instant())
 				.doOnNext((result) -> confirmed(replay.slot(), entry, op, result))
 				.doOnError((ex) -> waitAgain.run())
 				.doOnCancel(waitAgain);
@@ -556,13 +473,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs,
 			String reason) {
-		List<String> args = List.of(kind.script, slot.pool(), slot.keyId(), Integer.toString(status), "0", untilMs,
-				atMs, this.names.channel(), newEpoch(), slot.scope(), reason);
-		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Result.parse(flatten(lists)))
+		return this.scripts.write(slot, kind.script, Integer.toString(status), "0", untilMs, atMs, reason)
 			.doOnNext((result) -> {
 				synchronized (entry) {
 					if (entry.confirm(result.state(), result.version())) {
@@ -573,10 +484,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	private Mono<Snapshot> load() {
-		List<String> keys = List.of(this.names.index(), this.names.version(), this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(LOAD_SCRIPT, keys, List.of(newEpoch())).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Snapshot.parse(flatten(lists)));
+		return this.scripts.load();
 	}
 
 	/** Takes the loaded state for every key it is newer than; keys absent from Redis are available. */
@@ -682,37 +590,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		return this.entries.computeIfAbsent(slot, (ignored) -> new Entry());
 	}
 
-	/**
-	 * The epoch marker is created by whichever call finds none, with a value never used
-	 * before: a different epoch than the last one seen means Redis lost its data.
-	 */
-	private String newEpoch() {
-		return this.epochPrefix + this.epochCounter.incrementAndGet();
-	}
-
-	private static List<String> flatten(List<List<String>> lists) {
-		if (lists.size() == 1) {
-			return lists.get(0);
-		}
-		List<String> all = new ArrayList<>();
-		lists.forEach(all::addAll);
-		return all;
-	}
-
-	static KeyState parseState(String disabled, String untilMs, String status, String atMs, String reason) {
-		long until = Long.parseLong(untilMs);
-		long at = Long.parseLong(atMs);
-		Instant deadline = (until > 0) ? Instant.ofEpochMilli(until) : null;
-		return new KeyState("1".equals(disabled), deadline,
-				(status == null || status.isEmpty() || "0".equals(status)) ? null : Integer.valueOf(status),
-				(at > 0) ? Instant.ofEpochMilli(at) : null, (deadline != null) ? CooldownReason.of(reason) : null);
-	}
-
-	/** Entries and messages from before scopes existed are key-wide. */
-	private static String scopeOf(String scope) {
-		return (scope == null || scope.isEmpty()) ? ModelClasses.KEY_WIDE : scope;
-	}
-
 	private enum Connectivity {
 
 		UNKNOWN, UP, DOWN
@@ -727,44 +604,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 		Kind(String script) {
 			this.script = script;
-		}
-
-	}
-
-	/** Redis key names, all under the prefix. */
-	record Names(String prefix) {
-
-		/** Key-wide entries keep the name they always had; a class scope has its own hash. */
-		String entry(Slot slot) {
-			if (slot.isKeyWide()) {
-				return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
-			}
-			return this.prefix + "scope:" + slot.pool() + ":" + slot.keyId() + ":" + slot.scope();
-		}
-
-		String index() {
-			return this.prefix + "keys";
-		}
-
-		String version() {
-			return this.prefix + "version";
-		}
-
-		String epoch() {
-			return this.prefix + "epoch";
-		}
-
-		String channel() {
-			return this.prefix + "changes";
-		}
-
-	}
-
-	/** One key-wide or model-class scope of a key. */
-	record Slot(String pool, String keyId, String scope) {
-
-		boolean isKeyWide() {
-			return ModelClasses.KEY_WIDE.equals(this.scope);
 		}
 
 	}
@@ -847,51 +686,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	private record Replay(Slot slot, Entry entry, Op op) {
-	}
-
-	/** The script's answer to a write. */
-	private record Result(long version, String epoch, KeyState state) {
-
-		static Result parse(List<String> fields) {
-			return new Result(Long.parseLong(fields.get(0)), fields.get(1), parseState(fields.get(2), fields.get(3),
-					fields.get(4), fields.get(5), (fields.size() > 6) ? fields.get(6) : null));
-		}
-
-	}
-
-	/** The whole state under the prefix as of one version. */
-	private record Snapshot(String epoch, long version, Map<Slot, KeyState> states) {
-
-		static Snapshot parse(List<String> fields) {
-			Map<Slot, KeyState> states = new java.util.HashMap<>();
-			for (int i = 2; i + 7 < fields.size(); i += 8) {
-				states.put(new Slot(fields.get(i), fields.get(i + 1), scopeOf(fields.get(i + 6))),
-						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5),
-								fields.get(i + 7)));
-			}
-			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
-		}
-
-	}
-
-	/** A change message as the script publishes it. */
-	record Change(String v, String e, String op, String pool, String key, String disabled, String until,
-			String status, String at, String scope, String reason) {
-	}
-
-
-	/**
-	 * Reads the script text once, at class initialization: a resource-backed script would read
-	 * its file lazily on first use, which is on a Redis event-loop thread (BlockHound caught it).
-	 */
-	@SuppressWarnings({ "rawtypes", "unchecked" })
-	private static RedisScript<List<String>> script(String location) {
-		try (InputStream in = new ClassPathResource(location).getInputStream()) {
-			return (RedisScript) RedisScript.of(StreamUtils.copyToString(in, StandardCharsets.UTF_8), List.class);
-		}
-		catch (IOException ex) {
-			throw new UncheckedIOException("cannot read " + location, ex);
-		}
 	}
 
 }
