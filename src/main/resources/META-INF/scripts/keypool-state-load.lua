@@ -3,7 +3,8 @@
 --
 -- KEYS[1] set of all key hashes under the prefix   KEYS[2] version counter   KEYS[3] epoch marker
 -- ARGV[1] epoch to create if this Redis has none
--- Returns {epoch, version, then for each key: pool, key id, disabled, until, status, at}, all strings.
+-- Returns {epoch, version, then for each key or model class of a key: pool, key id, disabled, until,
+-- status, at, scope, reason}, all strings. Hashes written before scopes existed are the key-wide scope '*'.
 -- Every change with a version up to the returned one is reflected in the result.
 
 local function str(n)
@@ -26,7 +27,7 @@ end
 
 local result = { epoch, str(version) }
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local f = redis.call('HMGET', name, 'pool', 'key', 'disabled', 'until', 'status', 'at')
+  local f = redis.call('HMGET', name, 'pool', 'key', 'disabled', 'until', 'status', 'at', 'scope', 'reason')
   if f[1] and f[2] then
     table.insert(result, f[1])
     table.insert(result, f[2])
@@ -34,6 +35,8 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     table.insert(result, f[4] or '0')
     table.insert(result, f[5] or '')
     table.insert(result, f[6] or '0')
+    table.insert(result, f[7] or '*')
+    table.insert(result, f[8] or '')
   else
     redis.call('SREM', KEYS[1], name)
   end

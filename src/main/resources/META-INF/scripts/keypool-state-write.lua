@@ -1,5 +1,6 @@
--- Applies one change to one pool key atomically and announces it to every replica.
--- Deadlines are computed from this server's clock (TIME), so all replicas share one clock.
+-- Applies one change to one pool key, or one model class of it, atomically and announces it to
+-- every replica. Deadlines are computed from this server's clock (TIME), so all replicas share one clock.
+-- A hash without a 'scope' field (written before scopes existed) is the key-wide scope '*'.
 --
 -- KEYS[1] the key's hash        KEYS[2] set of all key hashes under the prefix
 -- KEYS[3] version counter       KEYS[4] epoch marker (lost with the data, so replicas notice)
@@ -9,7 +10,9 @@
 -- ARGV[6] absolute deadline in ms since 1970, or 0 (re-publishing a deadline Redis computed before)
 -- ARGV[7] time of the failure in ms since 1970, or 0 for now
 -- ARGV[8] change channel        ARGV[9] epoch to create if this Redis has none
--- Returns {version, epoch, disabled, until, status, at}, all strings.
+-- ARGV[10] scope: '*' for the whole key, else a model class (cooldowns only)
+-- ARGV[11] reason of a cooldown: rate_limited | proactive
+-- Returns {version, epoch, disabled, until, status, at, reason}, all strings.
 
 local function str(n)
   return string.format('%.0f', n)
@@ -34,6 +37,8 @@ end
 
 local op = ARGV[1]
 local status = ARGV[4]
+local scope = ARGV[10] or '*'
+local reason = ARGV[11] or ''
 local disabled = '0'
 local deadline = 0
 local at = tonumber(ARGV[7])
@@ -44,8 +49,18 @@ end
 if op == 'reset' then
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], KEYS[1])
+  -- a reset makes the key available for every model class too
+  for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+    local f = redis.call('HMGET', name, 'pool', 'key', 'scope')
+    if f[1] == ARGV[2] and f[2] == ARGV[3] then
+      redis.call('DEL', name)
+      redis.call('SREM', KEYS[2], name)
+    elseif not f[1] then
+      redis.call('SREM', KEYS[2], name)
+    end
+  end
 else
-  local current = redis.call('HMGET', KEYS[1], 'disabled', 'until')
+  local current = redis.call('HMGET', KEYS[1], 'disabled', 'until', 'reason', 'status', 'at')
   disabled = current[1] or '0'
   deadline = tonumber(current[2] or '0')
   if op == 'cooldown' then
@@ -53,18 +68,26 @@ else
     if requested <= 0 then
       requested = now + tonumber(ARGV[5])
     end
-    -- the later deadline wins, so concurrent marks never shorten a cooldown
+    -- the later deadline wins, so concurrent marks never shorten a cooldown; its reason with it
     if requested > deadline then
       deadline = requested
+    else
+      reason = current[3] or 'rate_limited'
+    end
+    if status == '' or status == '0' then
+      -- a proactive mark is not a failure: the last failure stays
+      status = current[4] or ''
+      at = tonumber(current[5] or '0')
     end
   elseif op == 'disable' then
+    reason = current[3] or ''
     disabled = '1'
   else
     return redis.error_reply('unknown key state change: ' .. op)
   end
   if disabled == '1' or deadline > now then
     redis.call('HSET', KEYS[1], 'pool', ARGV[2], 'key', ARGV[3], 'disabled', disabled, 'until', str(deadline),
-      'status', status, 'at', str(at), 'version', str(version))
+      'status', status, 'at', str(at), 'version', str(version), 'scope', scope, 'reason', reason)
     redis.call('SADD', KEYS[2], KEYS[1])
     if disabled == '1' then
       -- disabled until reset
@@ -81,6 +104,6 @@ else
 end
 
 redis.call('PUBLISH', ARGV[8], cjson.encode({ v = str(version), e = epoch, op = op, pool = ARGV[2], key = ARGV[3],
-  disabled = disabled, ['until'] = str(deadline), status = status, at = str(at) }))
+  disabled = disabled, ['until'] = str(deadline), status = status, at = str(at), scope = scope, reason = reason }))
 
-return { str(version), epoch, disabled, str(deadline), status, str(at) }
+return { str(version), epoch, disabled, str(deadline), status, str(at), reason }

@@ -2,7 +2,9 @@ package dev.keypool.pool;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -40,6 +42,12 @@ public class KeyPoolBenchmark {
 
 	private PoolKey primary;
 
+	private KeyPool scoped;
+
+	private final Map<String, String> rateLimitHeaders = new HashMap<>();
+
+	private byte[] body;
+
 	@Setup
 	public void setUp() {
 		this.allAvailable = pool("available");
@@ -50,6 +58,17 @@ public class KeyPoolBenchmark {
 			this.allCoolingDown.coolDown(key, Duration.ofHours(1), 429);
 		}
 		this.primary = this.allAvailable.keys().get(0);
+		this.scoped = pool("scoped");
+		this.scoped.coolDown(this.scoped.keys().get(0), "opus", Duration.ofHours(1), 429);
+		// as Anthropic sends it: whole seconds, UTC
+		String reset = java.time.Instant.now().plus(Duration.ofHours(1)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+		for (RateLimitResource resource : RateLimitResource.values()) {
+			this.rateLimitHeaders.put(resource.limitHeader(), "400000");
+			this.rateLimitHeaders.put(resource.remainingHeader(), "399000");
+			this.rateLimitHeaders.put(resource.resetHeader(), reset);
+		}
+		this.body = ("{\"model\":\"claude-opus-4-7\",\"max_tokens\":1024,\"messages\":[{\"role\":\"user\","
+				+ "\"content\":\"" + "x".repeat(4000) + "\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
 	}
 
 	private static KeyPool pool(String name) {
@@ -75,6 +94,28 @@ public class KeyPoolBenchmark {
 	@Benchmark
 	public PoolKey walkerAllCoolingDown() {
 		return this.allCoolingDown.walker().next();
+	}
+
+	/**
+	 * What each pooled response adds: the twelve rate-limit headers read and recorded for the
+	 * (key, class), judged for a proactive mark (none here).
+	 */
+	@Benchmark
+	public boolean rateLimitHeaders() {
+		return this.scoped.observe(this.primary, "opus", this.rateLimitHeaders::get);
+	}
+
+	/** A walk for a model class whose primary is limited for that class: two scoped checks. */
+	@Benchmark
+	public PoolKey walkerScopedFirstCoolingDown() {
+		return this.scoped.walker("opus", null).next();
+	}
+
+	/** The model found in a 4 KB body, once per request. */
+	@Benchmark
+	public String modelScan() {
+		byte[] bytes = this.body;
+		return ModelField.find((i) -> bytes[i], bytes.length);
 	}
 
 	/** One state read, as the actuator and the walker do it: stored facts, derived status. */

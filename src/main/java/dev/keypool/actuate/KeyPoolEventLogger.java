@@ -11,6 +11,7 @@ import dev.keypool.pool.AttemptOutcome;
 import dev.keypool.pool.Exhaustion;
 import dev.keypool.pool.KeyPoolListener;
 import dev.keypool.pool.KeyStateChange;
+import dev.keypool.pool.ModelClasses;
 
 /**
  * Logs what an operator must know, and no more: one INFO line per key state change, one
@@ -28,7 +29,9 @@ public class KeyPoolEventLogger implements KeyPoolListener {
 	public void onStateChange(KeyStateChange change) {
 		if (logger.isInfoEnabled()) {
 			logger.info("pool=" + change.pool() + " key=" + change.keyId() + " " + change.from().wireName() + " -> "
-					+ change.to().wireName() + " reason=" + change.reason()
+					+ change.to().wireName()
+					+ (ModelClasses.KEY_WIDE.equals(change.modelClass()) ? "" : " model_class=" + change.modelClass())
+					+ " reason=" + change.reason()
 					+ ((change.until() != null) ? " until=" + change.until() : ""));
 		}
 	}

@@ -82,13 +82,27 @@ public class KeyPoolsEndpoint {
 		}
 		List<KeyDescriptor> keys = new ArrayList<>();
 		for (PoolKey key : pool.keys()) {
-			KeyState state = pool.state(key);
-			KeyStatus status = state.statusAt(now);
+			KeyStatus status = pool.status(key);
 			counts.merge(status.wireName(), 1, Integer::sum);
+			KeyPool.Cooldown latest = (status == KeyStatus.COOLING_DOWN) ? pool.latestCooldown(key, now) : null;
+			KeyState lastFailure = pool.lastFailure(key);
+			List<CooldownDescriptor> cooldowns = new ArrayList<>();
+			for (KeyPool.Cooldown cooldown : pool.cooldowns(key, now)) {
+				cooldowns.add(new CooldownDescriptor(cooldown.modelClass(), iso(cooldown.until()),
+						KeyState.ceilSeconds(cooldown.remainingAt(now)), cooldown.reason().wireName()));
+			}
+			Map<String, Map<String, RateLimitDescriptor>> rateLimits = new LinkedHashMap<>();
+			pool.rateLimits(key).forEach((modelClass, report) -> {
+				Map<String, RateLimitDescriptor> resources = new LinkedHashMap<>();
+				report.readings()
+					.forEach((resource, reading) -> resources.put(resource.wireName(),
+							new RateLimitDescriptor(reading.limit(), reading.remaining(), iso(reading.reset()))));
+				rateLimits.put(modelClass, resources);
+			});
 			keys.add(new KeyDescriptor(key.id(), key.hint(), status.wireName(),
-					iso((status == KeyStatus.COOLING_DOWN) ? state.cooldownUntil() : null),
-					KeyState.ceilSeconds(state.cooldownRemainingAt(now)),
-					state.lastStatus(), iso(state.lastFailureAt())));
+					iso((latest != null) ? latest.until() : null),
+					(latest != null) ? KeyState.ceilSeconds(latest.remainingAt(now)) : 0, lastFailure.lastStatus(),
+					iso(lastFailure.lastFailureAt()), key.group(), cooldowns, rateLimits));
 		}
 		KeyStateStore.StoreHealth store = pool.store().health();
 		return new PoolDescriptor(pool.name(), pool.provider(), new StoreDescriptor(store.type(), store.connected()),
@@ -142,9 +156,36 @@ public class KeyPoolsEndpoint {
 	 * @param lastStatus upstream status of the last failure that marked the key, or
 	 * {@code null}
 	 * @param lastFailureAt ISO-8601 time of that failure, or {@code null}
+	 * @param group the key's rate-limit group, or {@code null}
+	 * @param cooldowns every running cooldown, key-wide ({@code *}) first, then by model class;
+	 * {@code cooldownUntil} is the latest of them
+	 * @param rateLimits the limits the key last reported, by model class and resource
 	 */
 	public record KeyDescriptor(String id, String hint, String state, String cooldownUntil,
-			long cooldownRemainingSeconds, Integer lastStatus, String lastFailureAt) {
+			long cooldownRemainingSeconds, Integer lastStatus, String lastFailureAt, String group,
+			List<CooldownDescriptor> cooldowns, Map<String, Map<String, RateLimitDescriptor>> rateLimits) {
+	}
+
+	/**
+	 * One running cooldown of a key.
+	 *
+	 * @param modelClass the model class it holds back, {@code *} for every class
+	 * @param until ISO-8601 end
+	 * @param remainingSeconds whole seconds until it ends, rounded up
+	 * @param reason {@code rate_limited} (the provider answered 429) or {@code proactive} (its
+	 * rate-limit headers said the next request would be refused)
+	 */
+	public record CooldownDescriptor(String modelClass, String until, long remainingSeconds, String reason) {
+	}
+
+	/**
+	 * One resource's figures as the key last reported them.
+	 *
+	 * @param limit the limit, or {@code null} when not reported
+	 * @param remaining what remained
+	 * @param reset ISO-8601 time it is replenished, or {@code null}
+	 */
+	public record RateLimitDescriptor(Long limit, long remaining, String reset) {
 	}
 
 }

@@ -17,12 +17,16 @@ import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
 import dev.keypool.gateway.ObservationOnCancelFilter;
 import dev.keypool.gateway.PoolBinding;
 import dev.keypool.gateway.PooledRequestHeadersFilter;
+import dev.keypool.gateway.WaitTimers;
 import dev.keypool.pool.FailoverPolicy;
 import dev.keypool.pool.InMemoryKeyStateStore;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.PoolKey;
+import dev.keypool.pool.RateLimitBook;
+import dev.keypool.pool.Scheduling;
+import dev.keypool.pool.SessionAffinity;
 import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -96,7 +100,7 @@ public class KeypoolConfiguration {
 
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
-			ProviderDialects dialects, BufferBudget bufferBudget) {
+			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools.all()) {
 			Pool config = properties.pools().get(pool.name());
@@ -106,7 +110,13 @@ public class KeypoolConfiguration {
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
 		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
-				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout());
+				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers);
+	}
+
+	/** Times requests held for a key to come back ({@code max-wait}). */
+	@Bean(destroyMethod = "dispose")
+	WaitTimers keypoolWaitTimers() {
+		return new WaitTimers();
 	}
 
 	@Bean
@@ -122,11 +132,21 @@ public class KeypoolConfiguration {
 	private static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
 		List<PoolKey> keys = new ArrayList<>();
 		for (Key key : pool.keys()) {
-			keys.add(new PoolKey(key.id(), key.secret()));
+			keys.add(new PoolKey(key.id(), key.secret(), key.group()));
 		}
 		FailoverPolicy policy = new FailoverPolicy(pool.cooldownOn(), pool.disableOn(), pool.defaultCooldown(),
 				pool.maxCooldown(), pool.minCooldown());
-		return new KeyPool(name, pool.provider(), keys, policy, store, clock);
+		return new KeyPool(name, pool.provider(), keys, policy, store, clock, scheduling(pool, clock));
+	}
+
+	private static Scheduling scheduling(Pool pool, Clock clock) {
+		RateLimitBook rateLimits = new RateLimitBook();
+		SessionAffinity sessions = pool.stickySessions() ? new CaffeineSessionAffinity(clock,
+				CaffeineSessionAffinity.MAXIMUM_SIZE, CaffeineSessionAffinity.IDLE) : SessionAffinity.NONE;
+		return new Scheduling(Strategies.of(pool.strategy()).apply(rateLimits), sessions,
+				pool.stickySessions() ? pool.sessionHeader() : Scheduling.DEFAULT_SESSION_HEADER, rateLimits,
+				pool.proactive(), pool.minRemainingTokens(), pool.minCooldown(), pool.maxWait(),
+				pool.maxWaiting());
 	}
 
 }

@@ -126,6 +126,20 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 * @param cooldownOn Upstream statuses that put a key into cooldown.
 	 * @param disableOn Upstream statuses that disable a key until it is reset.
 	 * @param keys The keys, primary first.
+	 * @param strategy Order in which a request tries the keys: {@code ordered} (every request
+	 * starts at the first key), {@code round-robin} (successive requests start at successive
+	 * keys) or {@code headroom} (the key with the most remaining capacity for the model class
+	 * first).
+	 * @param stickySessions Start a session's requests at the key that last served the session,
+	 * so the provider's prompt cache keeps hitting.
+	 * @param sessionHeader Request header that names the caller's session.
+	 * @param proactive Skip a key whose rate-limit headers say its next request would be
+	 * refused, until the reported reset.
+	 * @param minRemainingTokens Below this many tokens left (input, output or total), a key
+	 * counts as used up for the model class.
+	 * @param maxWait How long a request whose model class has no key left may be held for a key
+	 * to come back; 0 turns waiting off, at most 60s.
+	 * @param maxWaiting How many requests may be held at once; beyond it they get the 429 at once.
 	 */
 	public record Pool(@DefaultValue("anthropic") String provider, @DefaultValue("true") boolean byok,
 			@DefaultValue("false") boolean allowAnonymous,
@@ -133,7 +147,12 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 			@DefaultValue("15m") @DurationUnit(ChronoUnit.SECONDS) Duration maxCooldown,
 			@DefaultValue("1s") @DurationUnit(ChronoUnit.SECONDS) Duration minCooldown,
 			@DefaultValue("429") Set<Integer> cooldownOn,
-			@DefaultValue({ "401", "403" }) Set<Integer> disableOn, List<Key> keys) {
+			@DefaultValue({ "401", "403" }) Set<Integer> disableOn, List<Key> keys,
+			@DefaultValue("ordered") String strategy, @DefaultValue("true") boolean stickySessions,
+			@DefaultValue("x-claude-code-session-id") String sessionHeader, @DefaultValue("true") boolean proactive,
+			@DefaultValue("1000") long minRemainingTokens,
+			@DefaultValue("0s") @DurationUnit(ChronoUnit.SECONDS) Duration maxWait,
+			@DefaultValue("1000") int maxWaiting) {
 
 		public Pool {
 			keys = (keys != null) ? List.copyOf(keys) : List.of();
@@ -146,13 +165,15 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 *
 	 * @param id Stable label used in metrics, actuator, logs and {@code X-Keypool-Key}.
 	 * @param secret The provider API key; only ever sent upstream.
+	 * @param group Keys sharing one rate-limit domain (one organization or workspace) have the
+	 * same group: a cooldown on one applies to all of them for that model class.
 	 */
-	public record Key(String id, String secret) {
+	public record Key(String id, String secret, String group) {
 
 		/** Never prints the secret. */
 		@Override
 		public String toString() {
-			return "Key[id=" + this.id + "]";
+			return "Key[id=" + this.id + ((this.group != null) ? ", group=" + this.group : "") + "]";
 		}
 
 	}

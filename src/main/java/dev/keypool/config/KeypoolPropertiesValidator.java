@@ -32,6 +32,8 @@ public final class KeypoolPropertiesValidator {
 	/** A {@code ${NAME}} left in a value because nothing defined {@code NAME}. */
 	private static final Pattern UNRESOLVED_PLACEHOLDER = Pattern.compile("\\$\\{([^}:]*)[^}]*}");
 
+	private static final Duration MAX_WAIT = Duration.ofSeconds(60);
+
 	private final Set<String> knownProviders;
 
 	private final Supplier<String> noPools;
@@ -125,6 +127,7 @@ public final class KeypoolPropertiesValidator {
 				problems.add(path + ".disable-on: status " + status + " is also in cooldown-on; a status can do only one");
 			}
 		}
+		validateScheduling(path, pool, problems);
 		if (pool.keys().isEmpty()) {
 			problems.add(path + ".keys: a pool needs at least one key");
 		}
@@ -144,6 +147,31 @@ public final class KeypoolPropertiesValidator {
 			else {
 				checkResolved(keyPath + ".secret", key.secret(), problems);
 			}
+			if (key.group() != null && key.group().isBlank()) {
+				problems.add(keyPath + ".group: must not be blank when set");
+			}
+		}
+	}
+
+	private static void validateScheduling(String path, Pool pool, List<String> problems) {
+		if (Strategies.of(pool.strategy()) == null) {
+			problems.add(path + ".strategy: unknown strategy '" + pool.strategy() + "' (known: "
+					+ String.join(", ", Strategies.NAMES) + ")");
+		}
+		if (pool.stickySessions() && isBlank(pool.sessionHeader())) {
+			problems.add(path + ".session-header: must not be blank while sticky-sessions is on");
+		}
+		if (pool.minRemainingTokens() < 0) {
+			problems.add(path + ".min-remaining-tokens: must not be negative");
+		}
+		if (pool.maxWait() == null || pool.maxWait().isNegative()) {
+			problems.add(path + ".max-wait: must not be negative (0 turns waiting off)");
+		}
+		else if (pool.maxWait().compareTo(MAX_WAIT) > 0) {
+			problems.add(path + ".max-wait: must be at most 60s (Claude Code gives up on longer waits)");
+		}
+		if (pool.maxWaiting() < 0) {
+			problems.add(path + ".max-waiting: must not be negative");
 		}
 	}
 

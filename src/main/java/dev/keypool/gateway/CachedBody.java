@@ -83,6 +83,17 @@ final class CachedBody {
 		return (this.heap != null) ? this.heap.length : 0;
 	}
 
+	/**
+	 * The byte at {@code index} (from 0, below {@link #size()}), read in place: lets the model
+	 * be found without copying or parsing the body.
+	 */
+	int byteAt(int index) {
+		if (this.netty != null) {
+			return this.netty.getNativeBuffer().getByte(this.netty.getNativeBuffer().readerIndex() + index);
+		}
+		return this.heap[index];
+	}
+
 	/** The body for one attempt, created at subscription so an attempt never sent retains nothing. */
 	Flux<DataBuffer> replay() {
 		if (this.netty == null && this.heap == null) {

@@ -1,10 +1,12 @@
 package dev.keypool.gateway;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import io.netty.handler.timeout.ReadTimeoutException;
@@ -18,8 +20,11 @@ import dev.keypool.pool.CallerMode;
 import dev.keypool.pool.Exhaustion;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyWalker;
+import dev.keypool.pool.ModelClasses;
+import dev.keypool.pool.ModelField;
 import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
+import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
@@ -61,6 +66,18 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	/** How many upstream attempts a pooled response took. */
 	public static final String ATTEMPTS_HEADER = "X-Keypool-Attempts";
 
+	/** Tells Claude Code and the SDKs whether retrying can help. */
+	public static final String SHOULD_RETRY_HEADER = "x-should-retry";
+
+	/** The shortest hold of a waiting request, so a key that is back already is not raced for in a loop. */
+	private static final Duration MIN_HOLD = Duration.ofMillis(50);
+
+	/** How often one request may be held before it is answered. */
+	private static final int MAX_HOLDS = 5;
+
+	/** Longer session ids are ignored: a caller must not fill the session memory with large values. */
+	private static final int MAX_SESSION_ID_LENGTH = 256;
+
 	/** A failed attempt's error body is small; one that takes longer to arrive is cut. */
 	private static final Duration DISCARD_TIMEOUT = Duration.ofSeconds(2);
 
@@ -79,21 +96,30 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final Duration streamIdleTimeout;
 
+	private final WaitTimers waitTimers;
+
 	/**
 	 * @param pools the pools by name
 	 * @param callers tells pooled callers from BYOK ones
 	 * @param maxRequestBody largest request body accepted, pooled or BYOK
 	 * @param bufferBudget memory shared by the bodies held for replay
 	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout) {
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers) {
 		super(Config.class);
 		this.pools = Map.copyOf(pools);
 		this.callers = callers;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
+		this.waitTimers = waitTimers;
+	}
+
+	/** Timers of held requests neither fired nor cancelled yet. */
+	public int pendingWaitTimers() {
+		return this.waitTimers.pending();
 	}
 
 	@Override
@@ -271,9 +297,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	}
 
 	private Mono<Void> attempt(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
+		attempts.plan(exchange);
 		PoolKey key = attempts.walker.next();
 		if (key == null) {
-			return exhausted(exchange, attempts);
+			return exhausted(exchange, chain, attempts);
 		}
 		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
 		AttemptObservations.beginAttempt(exchange);
@@ -294,21 +321,24 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		Verdict verdict = (status != null) ? pool.policy().classify(status.value()) : Verdict.RELAY;
 		AttemptOutcome outcome = AttemptOutcome.of(verdict);
 		pool.recordAttempt(key, outcome);
+		HttpHeaders responseHeaders = exchange.getResponse().getHeaders();
+		pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
 		switch (verdict) {
-			case COOL_DOWN -> {
-				HttpHeaders headers = exchange.getResponse().getHeaders();
-				pool.coolDown(key, pool.policy()
-					.cooldownFor(headers.getFirst("retry-after-ms"), headers.getFirst(HttpHeaders.RETRY_AFTER),
-							pool.clock().instant()),
-						status.value());
-			}
+			case COOL_DOWN -> pool.coolDown(key, attempts.modelClass,
+					pool.policy()
+						.cooldownFor(responseHeaders.getFirst("retry-after-ms"),
+								responseHeaders.getFirst(HttpHeaders.RETRY_AFTER), pool.clock().instant()),
+					status.value());
 			case DISABLE -> pool.disable(key, status.value());
 			default -> {
+				if (status != null && status.is2xxSuccessful()) {
+					pool.rememberSession(attempts.session, key);
+				}
 				attempts.body.release();
-				pool.recordPooledRequestCompleted(attempts.walker.attempts());
+				pool.recordPooledRequestCompleted(attempts.attemptCount());
 				HttpHeaders headers = exchange.getResponse().getHeaders();
 				headers.set(KEY_HEADER, key.id());
-				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.walker.attempts()));
+				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.attemptCount()));
 				return ResponseRelay.relay(exchange, attempts.binding.dialect(), this.streamIdleTimeout);
 			}
 		}
@@ -316,33 +346,86 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
 	}
 
-	private Mono<Void> exhausted(ServerWebExchange exchange, Attempts attempts) {
+	private Mono<Void> exhausted(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
 		KeyPool pool = attempts.binding.pool();
-		Exhaustion exhaustion = pool.exhaustion();
-		pool.recordExhausted(exhaustion);
-		pool.recordPooledRequestCompleted(attempts.walker.attempts());
-		String attemptCount = Integer.toString(attempts.walker.attempts());
+		Exhaustion exhaustion = pool.exhaustion(attempts.modelClass);
 		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
-			long retryAfter = transientExhaustion.retryAfterSeconds();
+			Mono<Void> held = holdAndWalkAgain(exchange, chain, attempts, transientExhaustion);
+			if (held != null) {
+				return held;
+			}
+		}
+		attempts.body.release();
+		pool.recordExhausted(exhaustion);
+		pool.recordPooledRequestCompleted(attempts.attemptCount());
+		String attemptCount = Integer.toString(attempts.attemptCount());
+		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
+			long retryAfter = Math.max(1, transientExhaustion.retryAfterSeconds());
 			return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.TOO_MANY_REQUESTS,
 					ErrorKind.RATE_LIMIT, "all configured keys are rate-limited", (headers) -> {
-						if (retryAfter > 0) {
-							headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfter));
-						}
+						headers.set(HttpHeaders.RETRY_AFTER, Long.toString(retryAfter));
+						headers.set(SHOULD_RETRY_HEADER, "true");
 						headers.set(ATTEMPTS_HEADER, attemptCount);
 					});
 		}
 		return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.BAD_GATEWAY, ErrorKind.UPSTREAM,
-				"all configured keys failed authentication", (headers) -> headers.set(ATTEMPTS_HEADER, attemptCount));
+				"all configured keys failed authentication", (headers) -> {
+					headers.set(SHOULD_RETRY_HEADER, "false");
+					headers.set(ATTEMPTS_HEADER, attemptCount);
+				});
+	}
+
+	/**
+	 * {@code max-wait}: holds a request whose class is exhausted but whose soonest key is back
+	 * within the wait left, on a timer (no thread, no upstream connection), then walks again.
+	 * {@code null} when the request is not to be held.
+	 */
+	private Mono<Void> holdAndWalkAgain(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts,
+			Exhaustion.Transient exhaustion) {
+		KeyPool pool = attempts.binding.pool();
+		Duration maxWait = pool.scheduling().maxWait();
+		if (maxWait.isZero()) {
+			return null;
+		}
+		Instant now = pool.clock().instant();
+		if (attempts.waitDeadline == null) {
+			attempts.waitDeadline = now.plus(maxWait);
+		}
+		Duration wait = exhaustion.retryAfter().compareTo(MIN_HOLD) < 0 ? MIN_HOLD : exhaustion.retryAfter();
+		if (now.plus(wait).isAfter(attempts.waitDeadline) || attempts.holds >= MAX_HOLDS) {
+			if (attempts.holds > 0) {
+				pool.recordWait(WaitOutcome.TIMED_OUT);
+			}
+			return null;
+		}
+		if (!pool.startWaiting()) {
+			pool.recordWait(WaitOutcome.REJECTED);
+			return null;
+		}
+		attempts.holds++;
+		AtomicBoolean ended = new AtomicBoolean();
+		return Mono.delay(wait, this.waitTimers.scheduler())
+			.doOnCancel(() -> {
+				if (ended.compareAndSet(false, true)) {
+					pool.endWaiting(WaitOutcome.CANCELLED);
+				}
+			})
+			.then(Mono.defer(() -> {
+				if (ended.compareAndSet(false, true)) {
+					pool.endWaiting(WaitOutcome.SERVED);
+				}
+				attempts.walkAgain();
+				return attempt(exchange, chain, attempts);
+			}));
 	}
 
 	/** Not the key's fault: no mark, no failover; the caller learns what happened. */
 	private Mono<Void> networkFailure(ServerWebExchange exchange, Attempts attempts, PoolKey key, Throwable error) {
 		KeyPool pool = attempts.binding.pool();
 		pool.recordAttempt(key, AttemptOutcome.NETWORK_ERROR);
-		pool.recordPooledRequestCompleted(attempts.walker.attempts());
+		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		attempts.body.release();
-		String attemptCount = Integer.toString(attempts.walker.attempts());
+		String attemptCount = Integer.toString(attempts.attemptCount());
 		return upstreamFailure(exchange, attempts.binding, error, (headers) -> {
 			headers.set(KEY_HEADER, key.id());
 			headers.set(ATTEMPTS_HEADER, attemptCount);
@@ -390,14 +473,58 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 		private final CachedBody body;
 
-		private final KeyWalker walker;
+		private KeyWalker walker;
 
 		private HttpHeaders baseHeaders;
+
+		private boolean planned;
+
+		/** The request's model class, from the body's {@code model}, read once. */
+		private String modelClass = ModelClasses.KEY_WIDE;
+
+		/** The caller's session id, or {@code null}. */
+		private String session;
+
+		/** Upstream attempts of the walks before the current one (a held request walks again). */
+		private int earlierAttempts;
+
+		private int holds;
+
+		private Instant waitDeadline;
 
 		Attempts(PoolBinding binding, CachedBody body, KeyWalker walker) {
 			this.binding = binding;
 			this.body = body;
 			this.walker = walker;
+		}
+
+		/**
+		 * Once per request, before the first attempt: the model class from the cached body
+		 * (scanned in place, not parsed), the session, and a walk in the pool's order for them.
+		 */
+		void plan(ServerWebExchange exchange) {
+			if (this.planned) {
+				return;
+			}
+			this.planned = true;
+			KeyPool pool = this.binding.pool();
+			CachedBody cached = this.body;
+			String model = (cached.size() > 0) ? ModelField.find(cached::byteAt, cached.size()) : null;
+			this.modelClass = pool.modelClassOf(model);
+			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
+			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
+					? session : null;
+			this.walker = pool.walker(this.modelClass, this.session);
+		}
+
+		/** After a hold: a fresh walk, which may try the keys of the previous one again. */
+		void walkAgain() {
+			this.earlierAttempts += this.walker.attempts();
+			this.walker = this.binding.pool().walker(this.modelClass, this.session);
+		}
+
+		int attemptCount() {
+			return this.earlierAttempts + this.walker.attempts();
 		}
 
 		/** The caller's request with the caller's credential replaced by the key, and the cached body. */

@@ -1,9 +1,11 @@
 package dev.keypool.metrics;
 
+import java.time.Instant;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -18,8 +20,12 @@ import dev.keypool.pool.Exhaustion;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyPoolListener;
 import dev.keypool.pool.KeyPools;
+import dev.keypool.pool.KeyStateChange;
 import dev.keypool.pool.KeyStatus;
 import dev.keypool.pool.PoolKey;
+import dev.keypool.pool.RateLimitReport;
+import dev.keypool.pool.RateLimitResource;
+import dev.keypool.pool.WaitOutcome;
 
 /**
  * Key pool metrics, in the style of resilience4j's circuit-breaker metrics: gauges read the
@@ -45,6 +51,16 @@ public class KeyPoolMetrics implements MeterBinder {
 	static final String REQUESTS = "keypool.requests";
 
 	static final String REQUEST_ATTEMPTS = "keypool.request.attempts";
+
+	static final String MODEL_COOLDOWN_REMAINING = "keypool.model.cooldown.remaining";
+
+	static final String RATELIMIT_REMAINING = "keypool.ratelimit.remaining";
+
+	static final String RATELIMIT_LIMIT = "keypool.ratelimit.limit";
+
+	static final String PROACTIVE_COOLDOWNS = "keypool.proactive.cooldowns";
+
+	static final String WAITS = "keypool.waits";
 
 	/** The client tag of pooled requests that sent no credential (allow-anonymous pools). */
 	static final String ANONYMOUS_CLIENT = "anonymous";
@@ -86,7 +102,10 @@ public class KeyPoolMetrics implements MeterBinder {
 			}
 			requests(registry, pool.name(), CallerMode.BYOK, BYOK_CLIENT);
 			requestAttempts(registry, pool.name());
-			pool.addListener(new Recorder(registry));
+			for (WaitOutcome outcome : WaitOutcome.values()) {
+				waits(registry, pool.name(), outcome);
+			}
+			pool.addListener(new Recorder(registry, pool));
 		}
 	}
 
@@ -109,10 +128,48 @@ public class KeyPoolMetrics implements MeterBinder {
 		for (AttemptOutcome outcome : AttemptOutcome.values()) {
 			attempts(registry, pool.name(), key.id(), outcome);
 		}
+		proactiveCooldowns(registry, pool.name(), key.id());
 	}
 
+	/** The latest running cooldown of any scope: the key is held back for some class until then. */
 	private static double cooldownRemainingSeconds(KeyPool pool, PoolKey key) {
-		return pool.state(key).cooldownRemainingAt(pool.clock().instant()).toMillis() / 1000.0;
+		Instant now = pool.clock().instant();
+		KeyPool.Cooldown latest = pool.latestCooldown(key, now);
+		return (latest != null) ? latest.remainingAt(now).toMillis() / 1000.0 : 0;
+	}
+
+	private static double modelCooldownRemainingSeconds(KeyPool pool, String keyId, String modelClass) {
+		return pool.store()
+			.get(pool.name(), keyId, modelClass)
+			.cooldownRemainingAt(pool.clock().instant())
+			.toMillis() / 1000.0;
+	}
+
+	private static double reading(KeyPool pool, String keyId, String modelClass, RateLimitResource resource,
+			boolean limit) {
+		RateLimitReport report = pool.scheduling().rateLimits().get(keyId, modelClass);
+		RateLimitReport.Reading reading = (report != null) ? report.readings().get(resource) : null;
+		if (reading == null) {
+			return Double.NaN;
+		}
+		if (limit) {
+			return (reading.limit() != null) ? reading.limit() : Double.NaN;
+		}
+		return reading.remaining();
+	}
+
+	private static Counter proactiveCooldowns(MeterRegistry registry, String pool, String keyId) {
+		return Counter.builder(PROACTIVE_COOLDOWNS)
+			.description("Cooldowns set because the key's rate-limit headers said its next request would be refused")
+			.tags("pool", pool, "key", keyId)
+			.register(registry);
+	}
+
+	private static Counter waits(MeterRegistry registry, String pool, WaitOutcome outcome) {
+		return Counter.builder(WAITS)
+			.description("Requests held for a key to come back (max-wait), by how the wait ended")
+			.tags("pool", pool, "outcome", outcome.tagValue())
+			.register(registry);
 	}
 
 	private static Counter attempts(MeterRegistry registry, String pool, String keyId, AttemptOutcome outcome) {
@@ -151,13 +208,70 @@ public class KeyPoolMetrics implements MeterBinder {
 			.register(registry);
 	}
 
-	/** Turns one pool's events into counter increments on one registry. */
+	/**
+	 * Turns one pool's events into counter increments on one registry, and registers the
+	 * per-model-class gauges the first time a class shows up for a key. Classes are bounded
+	 * by the pool (16 named, {@code other} and {@code *}), so these series are too.
+	 */
 	private static final class Recorder implements KeyPoolListener {
 
 		private final MeterRegistry registry;
 
-		Recorder(MeterRegistry registry) {
+		private final KeyPool pool;
+
+		private final Set<String> modelGauges = ConcurrentHashMap.newKeySet();
+
+		private final Set<String> rateLimitGauges = ConcurrentHashMap.newKeySet();
+
+		Recorder(MeterRegistry registry, KeyPool pool) {
 			this.registry = registry;
+			this.pool = pool;
+		}
+
+		@Override
+		public void onStateChange(KeyStateChange change) {
+			String modelClass = change.modelClass();
+			if (this.modelGauges.add(change.keyId() + '\u0000' + modelClass)) {
+				String keyId = change.keyId();
+				Gauge.builder(MODEL_COOLDOWN_REMAINING, this.pool,
+						(p) -> modelCooldownRemainingSeconds(p, keyId, modelClass))
+					.description("Seconds until the key's cooldown for the model class ends (* = every class)")
+					.baseUnit("seconds")
+					.tags("pool", this.pool.name(), "key", keyId, "model_class", modelClass)
+					.strongReference(true)
+					.register(this.registry);
+			}
+		}
+
+		@Override
+		public void onRateLimitReport(String poolName, String keyId, String modelClass, RateLimitReport report) {
+			for (RateLimitResource resource : report.readings().keySet()) {
+				if (!this.rateLimitGauges.add(keyId + '\u0000' + modelClass + '\u0000' + resource.wireName())) {
+					continue;
+				}
+				Tags tags = Tags.of("pool", poolName, "key", keyId, "model_class", modelClass, "resource",
+						resource.wireName());
+				Gauge.builder(RATELIMIT_REMAINING, this.pool, (p) -> reading(p, keyId, modelClass, resource, false))
+					.description("What the key last reported remaining of the resource for the model class")
+					.tags(tags)
+					.strongReference(true)
+					.register(this.registry);
+				Gauge.builder(RATELIMIT_LIMIT, this.pool, (p) -> reading(p, keyId, modelClass, resource, true))
+					.description("The key's last reported limit of the resource for the model class")
+					.tags(tags)
+					.strongReference(true)
+					.register(this.registry);
+			}
+		}
+
+		@Override
+		public void onProactiveCooldown(String poolName, String keyId) {
+			proactiveCooldowns(this.registry, poolName, keyId).increment();
+		}
+
+		@Override
+		public void onWait(String poolName, WaitOutcome outcome) {
+			waits(this.registry, poolName, outcome).increment();
 		}
 
 		@Override

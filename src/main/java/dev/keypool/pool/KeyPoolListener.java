@@ -30,4 +30,16 @@ public interface KeyPoolListener {
 	default void onPooledRequestCompleted(String pool, int attempts) {
 	}
 
+	/** A response reported the key's limits for a model class. */
+	default void onRateLimitReport(String pool, String keyId, String modelClass, RateLimitReport report) {
+	}
+
+	/** The key's rate-limit headers said its next request would be refused: it cools down ahead. */
+	default void onProactiveCooldown(String pool, String keyId) {
+	}
+
+	/** A request held for a key to come back ended this way. */
+	default void onWait(String pool, WaitOutcome outcome) {
+	}
+
 }

@@ -11,11 +11,20 @@ import java.time.Instant;
  * @param cooldownUntil the end of the current or last cooldown, or {@code null}
  * @param lastStatus the upstream status of the last failure that marked the key, or {@code null}
  * @param lastFailureAt when the key was last marked, or {@code null}
+ * @param cooldownReason why the cooldown ending at {@code cooldownUntil} was set, or
+ * {@code null} when there is none
  */
-public record KeyState(boolean disabled, Instant cooldownUntil, Integer lastStatus, Instant lastFailureAt) {
+public record KeyState(boolean disabled, Instant cooldownUntil, Integer lastStatus, Instant lastFailureAt,
+		CooldownReason cooldownReason) {
 
 	/** A key nothing has happened to. */
-	public static final KeyState FRESH = new KeyState(false, null, null, null);
+	public static final KeyState FRESH = new KeyState(false, null, null, null, null);
+
+	/** Facts without a recorded reason: a cooldown is then taken as rate-limited. */
+	public KeyState(boolean disabled, Instant cooldownUntil, Integer lastStatus, Instant lastFailureAt) {
+		this(disabled, cooldownUntil, lastStatus, lastFailureAt,
+				(cooldownUntil != null) ? CooldownReason.RATE_LIMITED : null);
+	}
 
 	public KeyStatus statusAt(Instant now) {
 		if (this.disabled) {
@@ -47,17 +56,30 @@ public record KeyState(boolean disabled, Instant cooldownUntil, Integer lastStat
 	 * different Retry-After values never shorten a cooldown; a disabled key stays disabled.
 	 */
 	public KeyState coolDown(Instant until, int status, Instant at) {
-		Instant later = (this.cooldownUntil != null && this.cooldownUntil.isAfter(until)) ? this.cooldownUntil : until;
-		return new KeyState(this.disabled, later, status, at);
+		return coolDown(until, status, CooldownReason.RATE_LIMITED, at);
+	}
+
+	/**
+	 * Marks a cooldown for a reason; the reason follows the deadline that wins. A proactive
+	 * mark ({@code status} {@code null}) is not a failure: the last failure stays as it was.
+	 */
+	public KeyState coolDown(Instant until, Integer status, CooldownReason reason, Instant at) {
+		boolean keep = this.cooldownUntil != null && this.cooldownUntil.isAfter(until);
+		Instant later = keep ? this.cooldownUntil : until;
+		CooldownReason laterReason = keep ? this.cooldownReason : reason;
+		if (status == null) {
+			return new KeyState(this.disabled, later, this.lastStatus, this.lastFailureAt, laterReason);
+		}
+		return new KeyState(this.disabled, later, status, at, laterReason);
 	}
 
 	public KeyState disable(int status, Instant at) {
-		return new KeyState(true, this.cooldownUntil, status, at);
+		return new KeyState(true, this.cooldownUntil, status, at, this.cooldownReason);
 	}
 
 	/** Available again; the last failure stays visible to operators. */
 	public KeyState reset() {
-		return new KeyState(false, null, this.lastStatus, this.lastFailureAt);
+		return new KeyState(false, null, this.lastStatus, this.lastFailureAt, null);
 	}
 
 }

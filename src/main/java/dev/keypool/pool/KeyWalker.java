@@ -4,8 +4,9 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * Hands out the keys of one request, in pool order, skipping keys that are not available
- * when reached and never returning a key twice. Not thread-safe: one request, one walker.
+ * Hands out the keys of one request in the order chosen for it, skipping keys that are not
+ * available for its model class when reached and never returning a key twice. Not
+ * thread-safe: one request, one walker.
  */
 public final class KeyWalker {
 
@@ -13,13 +14,16 @@ public final class KeyWalker {
 
 	private final List<PoolKey> keys;
 
+	private final String modelClass;
+
 	private int position;
 
 	private int attempts;
 
-	KeyWalker(KeyPool pool) {
+	KeyWalker(KeyPool pool, List<PoolKey> keys, String modelClass) {
 		this.pool = pool;
-		this.keys = pool.keys();
+		this.keys = keys;
+		this.modelClass = modelClass;
 	}
 
 	/** The next available key, or {@code null} when none is left for this request. */
@@ -27,7 +31,7 @@ public final class KeyWalker {
 		Instant now = this.pool.clock().instant();
 		while (this.position < this.keys.size()) {
 			PoolKey key = this.keys.get(this.position++);
-			if (this.pool.isAvailable(key, now)) {
+			if (this.pool.isAvailable(key, this.modelClass, now)) {
 				this.attempts++;
 				return key;
 			}
@@ -38,6 +42,11 @@ public final class KeyWalker {
 	/** How many keys this walker has handed out so far. */
 	public int attempts() {
 		return this.attempts;
+	}
+
+	/** The model class this walk is for. */
+	public String modelClass() {
+		return this.modelClass;
 	}
 
 }

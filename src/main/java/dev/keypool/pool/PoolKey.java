@@ -4,9 +4,15 @@ import java.util.Objects;
 
 /**
  * One provider API key of a pool. The id is the stable label used everywhere a key is
- * shown; the secret is only ever sent upstream.
+ * shown; the secret is only ever sent upstream. Keys of one {@code group} share one
+ * rate-limit domain (an organization or workspace): a cooldown on one applies to all.
  */
-public record PoolKey(String id, String secret) {
+public record PoolKey(String id, String secret, String group) {
+
+	/** A key in no group. */
+	public PoolKey(String id, String secret) {
+		this(id, secret, null);
+	}
 
 	public PoolKey {
 		Objects.requireNonNull(id, "id");
@@ -16,6 +22,9 @@ public record PoolKey(String id, String secret) {
 		}
 		if (secret.isBlank()) {
 			throw new IllegalArgumentException("secret of key '" + id + "' must not be blank");
+		}
+		if (group != null && group.isBlank()) {
+			group = null;
 		}
 	}
 
@@ -34,7 +43,8 @@ public record PoolKey(String id, String secret) {
 	/** Never prints the secret: records would otherwise put it in every log line and exception. */
 	@Override
 	public String toString() {
-		return "PoolKey[id=" + this.id + ", hint=" + hint() + "]";
+		return "PoolKey[id=" + this.id + ", hint=" + hint() + ((this.group != null) ? ", group=" + this.group : "")
+				+ "]";
 	}
 
 }

@@ -1,9 +1,5 @@
 package dev.keypool.state;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CountDownLatch;
@@ -25,9 +20,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import dev.keypool.pool.CooldownReason;
 import dev.keypool.pool.InMemoryKeyStateStore;
 import dev.keypool.pool.KeyState;
 import dev.keypool.pool.KeyStateStore;
+import dev.keypool.pool.ModelClasses;
+import dev.keypool.state.RedisChangeSubscription.Change;
+import dev.keypool.state.RedisStateScripts.Result;
+import dev.keypool.state.RedisStateScripts.Slot;
+import dev.keypool.state.RedisStateScripts.Snapshot;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
 import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
@@ -38,21 +39,11 @@ import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
-import reactor.util.retry.Retry;
-import tools.jackson.databind.ObjectReader;
-import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.context.SmartLifecycle;
-import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
-import org.springframework.data.redis.connection.ReactiveSubscription;
-import org.springframework.data.redis.connection.SubscriptionListener;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
-import org.springframework.data.redis.core.script.RedisScript;
-import org.springframework.util.StreamUtils;
-import org.springframework.data.redis.listener.ChannelTopic;
-import org.springframework.data.redis.listener.ReactiveRedisMessageListenerContainer;
 
 /**
  * Key state shared by every replica through Redis, fail-open.
@@ -70,7 +61,15 @@ import org.springframework.data.redis.listener.ReactiveRedisMessageListenerConta
  * changes it made meanwhile and loads the others'. A Redis that comes back empty (its
  * epoch marker is gone) gets every live cooldown and disabled key re-published.
  * <p>
- * Only pool names, key ids and facts (deadlines, statuses, times) are written; never a secret.
+ * Each (key, model class) is its own entry, shared exactly like the key-wide one; a reset of
+ * a key clears every class.
+ * <p>
+ * The parts: {@link RedisStateScripts} (the Lua scripts, their arguments and answers, key
+ * names), {@link RedisChangeSubscription} (the change messages), and this class (the local
+ * view, this replica's pending changes, replay after an outage, resync and epoch handling).
+ * <p>
+ * Only pool names, key ids, model classes and facts (deadlines, statuses, times) are written;
+ * never a secret.
  */
 public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
@@ -79,39 +78,19 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private static final Logger logger = LoggerFactory.getLogger(RedisKeyStateStore.class);
 
-	private static final RedisScript<List<String>> WRITE_SCRIPT = script("META-INF/scripts/keypool-state-write.lua");
-
-	private static final RedisScript<List<String>> LOAD_SCRIPT = script("META-INF/scripts/keypool-state-load.lua");
-
-	private static final JsonMapper json = JsonMapper.builder().build();
-
-	/**
-	 * Built at class initialization, which also builds the deserializer: building it lazily
-	 * on the first message would take Jackson's cache lock on a Redis event-loop thread.
-	 */
-	private static final ObjectReader changeReader = json.readerFor(Change.class);
-
 	private final InMemoryKeyStateStore view = new InMemoryKeyStateStore();
 
 	private final ConcurrentMap<Slot, Entry> entries = new ConcurrentHashMap<>();
 
-	/**
-	 * Random once per store, at construction: UUID.randomUUID() per write would read the
-	 * system's entropy source on an event-loop thread (BlockHound caught it).
-	 */
-	private final String epochPrefix = UUID.randomUUID() + ":";
-
-	private final AtomicLong epochCounter = new AtomicLong();
-
 	private final ReactiveRedisConnectionFactory connectionFactory;
 
-	private final ReactiveStringRedisTemplate redis;
+	private final RedisStateScripts scripts;
+
+	private final RedisChangeSubscription changes;
 
 	private final RedisStateSettings settings;
 
 	private final Clock clock;
-
-	private final Names names;
 
 	private volatile String knownEpoch;
 
@@ -127,8 +106,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private volatile Disposable.Composite subscriptions = Disposables.composite();
 
-	private volatile ReactiveRedisMessageListenerContainer container;
-
 	private volatile CountDownLatch firstSync = new CountDownLatch(1);
 
 	public RedisKeyStateStore(ReactiveRedisConnectionFactory connectionFactory, RedisStateSettings settings,
@@ -136,8 +113,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
 		this.settings = Objects.requireNonNull(settings, "settings");
 		this.clock = Objects.requireNonNull(clock, "clock");
-		this.redis = new ReactiveStringRedisTemplate(connectionFactory);
-		this.names = new Names(settings.prefix());
+		this.scripts = new RedisStateScripts(new ReactiveStringRedisTemplate(connectionFactory), settings.prefix(),
+				settings.timeout());
+		this.changes = new RedisChangeSubscription(connectionFactory, this.scripts.names().channel(),
+				settings.retryInterval(), settings.timeout());
 	}
 
 	// ---- KeyStateStore
@@ -148,18 +127,58 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	@Override
-	public Transition coolDown(String pool, String keyId, Instant until, int status, Instant at) {
-		return write(pool, keyId, new Op(Kind.COOLDOWN, status, until, at, this.opOrder.incrementAndGet()));
+	public KeyState get(String pool, String keyId, String modelClass) {
+		return this.view.get(pool, keyId, modelClass);
+	}
+
+	@Override
+	public Map<String, KeyState> scopes(String pool, String keyId) {
+		return this.view.scopes(pool, keyId);
+	}
+
+	@Override
+	public Transition coolDown(String pool, String keyId, String modelClass, Instant until, Integer status,
+			CooldownReason reason, Instant at) {
+		return write(new Slot(pool, keyId, modelClass),
+				new Op(Kind.COOLDOWN, status, reason, until, at, this.opOrder.incrementAndGet()));
 	}
 
 	@Override
 	public Transition disable(String pool, String keyId, int status, Instant at) {
-		return write(pool, keyId, new Op(Kind.DISABLE, status, null, at, this.opOrder.incrementAndGet()));
+		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
+				new Op(Kind.DISABLE, status, null, null, at, this.opOrder.incrementAndGet()));
 	}
 
+	/** Resets the whole key; Redis drops its class scopes with it and tells every replica. */
 	@Override
 	public Transition reset(String pool, String keyId) {
-		return write(pool, keyId, new Op(Kind.RESET, 0, null, null, this.opOrder.incrementAndGet()));
+		forgetScopes(pool, keyId, 0);
+		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
+				new Op(Kind.RESET, null, null, null, null, this.opOrder.incrementAndGet()));
+	}
+
+	/**
+	 * Makes every class scope of the key available, as a reset of the key does. With a
+	 * {@code version} (from Redis), older news about those scopes is ignored from then on.
+	 */
+	private void forgetScopes(String pool, String keyId, long version) {
+		for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+			Slot slot = each.getKey();
+			if (slot.isKeyWide() || !slot.pool().equals(pool) || !slot.keyId().equals(keyId)) {
+				continue;
+			}
+			Entry entry = each.getValue();
+			synchronized (entry) {
+				if (version != 0 && version <= entry.version) {
+					// Redis saw this scope marked after the reset
+					continue;
+				}
+				entry.pending.removeIf((op) -> !op.inFlight);
+				entry.version = Math.max(entry.version, version);
+				entry.confirmed = KeyState.FRESH;
+				this.view.update(pool, keyId, slot.scope(), (current) -> entry.effective());
+			}
+		}
 	}
 
 	@Override
@@ -176,7 +195,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		this.firstSync = new CountDownLatch(1);
 		this.subscriptions = Disposables.composite();
-		this.subscriptions.add(subscribeToChanges());
+		// messages sent while this replica was not listening are picked up by a full load
+		this.subscriptions.add(this.changes.subscribe(this::requestSync, this::apply));
 		this.subscriptions.add(watchConnections());
 		Duration retry = this.settings.retryInterval();
 		this.subscriptions.add(Flux.interval(retry, retry).subscribe((tick) -> onTick()));
@@ -198,23 +218,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			return;
 		}
 		this.subscriptions.dispose();
-		ReactiveRedisMessageListenerContainer container;
-		synchronized (this) {
-			container = this.container;
-			this.container = null;
-		}
-		if (container != null) {
-			Mono<Void> closed = container.destroyLater()
-				.timeout(this.settings.timeout())
-				.onErrorResume((ex) -> Mono.empty());
-			if (Schedulers.isInNonBlockingThread()) {
-				closed.subscribe();
-			}
-			else {
-				// on shutdown, let the subscription close before the connection factory goes
-				closed.block();
-			}
-		}
+		this.changes.close();
 	}
 
 	@Override
@@ -229,8 +233,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- writes
 
-	private Transition write(String pool, String keyId, Op op) {
-		Slot slot = new Slot(pool, keyId);
+	private Transition write(Slot slot, Op op) {
 		Entry entry = entry(slot);
 		Transition transition;
 		boolean send;
@@ -240,30 +243,22 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			// opened, which must not happen on the caller's (event-loop) thread
 			send = this.connectivity.get() == Connectivity.UP;
 			op.inFlight = send;
-			transition = this.view.update(pool, keyId, (current) -> entry.effective());
+			transition = this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 		}
 		if (send) {
 			// otherwise the change waits for the next sync, which replays it
-			execute(slot, op, args(slot, op, Instant.ofEpochMilli(0)))
+			send(slot, op, Instant.ofEpochMilli(0))
 				.subscribe((result) -> confirmed(slot, entry, op, result), (ex) -> failed(slot, entry, op, ex));
 		}
 		return transition;
 	}
 
-	private Mono<Result> execute(Slot slot, Op op, List<String> args) {
-		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Result.parse(flatten(lists)));
-	}
-
 	/**
-	 * The script arguments; {@code replayAt} later than 1970 means the change is pushed
+	 * Sends one change to Redis; {@code replayAt} later than 1970 means the change is pushed
 	 * after the fact (on reconnect), so the cooldown runs until its deadline, not for its
 	 * full length from now.
 	 */
-	private List<String> args(Slot slot, Op op, Instant replayAt) {
+	private Mono<Result> send(Slot slot, Op op, Instant replayAt) {
 		String cooldownMs = "0";
 		String atMs = "0";
 		if (op.kind == Kind.COOLDOWN) {
@@ -273,9 +268,9 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		if (replayAt.toEpochMilli() > 0 && op.at != null) {
 			atMs = Long.toString(op.at.toEpochMilli());
 		}
-		String status = (op.kind == Kind.RESET) ? "" : Integer.toString(op.status);
-		return List.of(op.kind.script, slot.pool(), slot.keyId(), status, cooldownMs, "0", atMs,
-				this.names.channel(), newEpoch());
+		String status = (op.kind == Kind.RESET) ? "" : Integer.toString((op.status != null) ? op.status : 0);
+		return this.scripts.write(slot, op.kind.script, status, cooldownMs, "0", atMs,
+				(op.reason != null) ? op.reason.wireName() : "");
 	}
 
 	private void confirmed(Slot slot, Entry entry, Op op, Result result) {
@@ -283,7 +278,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			entry.pending.remove(op);
 			KeyState remote = (op.kind == Kind.RESET) ? entry.confirmed.reset() : result.state();
 			entry.confirm(remote, result.version());
-			this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+			this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+		}
+		if (op.kind == Kind.RESET) {
+			forgetScopes(slot.pool(), slot.keyId(), result.version());
 		}
 		if (!result.epoch().equals(this.knownEpoch) || this.connectivity.get() == Connectivity.DOWN) {
 			requestSync();
@@ -309,54 +307,21 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- changes from other replicas
 
-	private Disposable subscribeToChanges() {
-		SubscriptionListener subscribed = new SubscriptionListener() {
-			@Override
-			public void onChannelSubscribed(byte[] channel, long count) {
-				// messages sent while this replica was not listening are picked up by a full load
-				requestSync();
-			}
-		};
-		ChannelTopic topic = ChannelTopic.of(this.names.channel());
-		return Flux.defer(() -> listenerContainer().receive(List.of(topic), subscribed))
-			// creating the container and subscribing may open a connection: not on an event loop
-			.subscribeOn(Schedulers.boundedElastic())
-			.retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100))
-				.maxBackoff(this.settings.retryInterval())
-				.doBeforeRetry((signal) -> logger.debug("Resubscribing to {}", topic.getTopic(), signal.failure())))
-			.subscribe(this::onMessage);
-	}
-
-	private synchronized ReactiveRedisMessageListenerContainer listenerContainer() {
-		if (this.container == null) {
-			this.container = new ReactiveRedisMessageListenerContainer(this.connectionFactory);
-		}
-		return this.container;
-	}
-
-	private void onMessage(ReactiveSubscription.Message<String, String> message) {
-		// never let one bad message end the subscription
-		try {
-			Change change = changeReader.readValue(message.getMessage());
-			apply(change);
-		}
-		catch (RuntimeException ex) {
-			logger.warn("Ignoring a message on {} that is not a key state change: {}", message.getChannel(),
-					ex.toString());
-		}
-	}
-
 	private void apply(Change change) {
 		long version = Long.parseLong(change.v());
 		KeyState marked = "reset".equals(change.op()) ? null
-				: parseState(change.disabled(), change.until(), change.status(), change.at());
-		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"));
+				: RedisStateScripts.parseState(change.disabled(), change.until(), change.status(), change.at(), change.reason());
+		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"),
+				RedisStateScripts.scopeOf(change.scope()));
 		Entry entry = entry(slot);
 		synchronized (entry) {
 			KeyState remote = (marked != null) ? marked : entry.confirmed.reset();
 			if (entry.confirm(remote, version)) {
-				this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+				this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 			}
+		}
+		if (marked == null) {
+			forgetScopes(slot.pool(), slot.keyId(), version);
 		}
 		if (!Objects.equals(change.e(), this.knownEpoch)) {
 			requestSync();
@@ -471,7 +436,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 					op.inFlight = false;
 				}
 			};
-			return execute(replay.slot(), op, args(replay.slot(), op, this.clock.instant()))
+			return send(replay.slot(), op, this.clock.instant())
 				.doOnNext((result) -> confirmed(replay.slot(), entry, op, result))
 				.doOnError((ex) -> waitAgain.run())
 				.doOnCancel(waitAgain);
@@ -493,40 +458,33 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				int status = (known.lastStatus() != null) ? known.lastStatus() : 0;
 				String at = (known.lastFailureAt() != null) ? Long.toString(known.lastFailureAt().toEpochMilli())
 						: "0";
+				String reason = (known.cooldownReason() != null) ? known.cooldownReason().wireName() : "";
 				if (known.cooldownUntil() != null && known.cooldownUntil().isAfter(now)) {
 					writes.add(republish(slot, entry, Kind.COOLDOWN, status,
-							Long.toString(known.cooldownUntil().toEpochMilli()), at));
+							Long.toString(known.cooldownUntil().toEpochMilli()), at, reason));
 				}
-				if (known.disabled()) {
-					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at));
+				if (known.disabled() && slot.isKeyWide()) {
+					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at, reason));
 				}
 			}
 			return Flux.fromIterable(writes);
 		}).concatMap((write) -> write).then();
 	}
 
-	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs) {
-		List<String> args = List.of(kind.script, slot.pool(), slot.keyId(), Integer.toString(status), "0", untilMs,
-				atMs, this.names.channel(), newEpoch());
-		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Result.parse(flatten(lists)))
+	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs,
+			String reason) {
+		return this.scripts.write(slot, kind.script, Integer.toString(status), "0", untilMs, atMs, reason)
 			.doOnNext((result) -> {
 				synchronized (entry) {
 					if (entry.confirm(result.state(), result.version())) {
-						this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+						this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 					}
 				}
 			});
 	}
 
 	private Mono<Snapshot> load() {
-		List<String> keys = List.of(this.names.index(), this.names.version(), this.names.epoch());
-		return Mono.defer(() -> this.redis.execute(LOAD_SCRIPT, keys, List.of(newEpoch())).collectList())
-			.timeout(this.settings.timeout())
-			.map((lists) -> Snapshot.parse(flatten(lists)));
+		return this.scripts.load();
 	}
 
 	/** Takes the loaded state for every key it is newer than; keys absent from Redis are available. */
@@ -538,7 +496,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			Entry entry = entry(slot);
 			synchronized (entry) {
 				if (entry.confirm(loaded.getValue(), snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 				}
 			}
 		}
@@ -552,7 +510,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				KeyState gone = (entry.confirmed.disabled() || entry.confirmed.cooldownUntil() != null)
 						? entry.confirmed.reset() : entry.confirmed;
 				if (entry.confirm(gone, snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), (current) -> entry.effective());
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
 				}
 			}
 		}
@@ -632,31 +590,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		return this.entries.computeIfAbsent(slot, (ignored) -> new Entry());
 	}
 
-	/**
-	 * The epoch marker is created by whichever call finds none, with a value never used
-	 * before: a different epoch than the last one seen means Redis lost its data.
-	 */
-	private String newEpoch() {
-		return this.epochPrefix + this.epochCounter.incrementAndGet();
-	}
-
-	private static List<String> flatten(List<List<String>> lists) {
-		if (lists.size() == 1) {
-			return lists.get(0);
-		}
-		List<String> all = new ArrayList<>();
-		lists.forEach(all::addAll);
-		return all;
-	}
-
-	static KeyState parseState(String disabled, String untilMs, String status, String atMs) {
-		long until = Long.parseLong(untilMs);
-		long at = Long.parseLong(atMs);
-		return new KeyState("1".equals(disabled), (until > 0) ? Instant.ofEpochMilli(until) : null,
-				(status == null || status.isEmpty() || "0".equals(status)) ? null : Integer.valueOf(status),
-				(at > 0) ? Instant.ofEpochMilli(at) : null);
-	}
-
 	private enum Connectivity {
 
 		UNKNOWN, UP, DOWN
@@ -675,40 +608,15 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	}
 
-	/** Redis key names, all under the prefix. */
-	record Names(String prefix) {
-
-		String entry(Slot slot) {
-			return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
-		}
-
-		String index() {
-			return this.prefix + "keys";
-		}
-
-		String version() {
-			return this.prefix + "version";
-		}
-
-		String epoch() {
-			return this.prefix + "epoch";
-		}
-
-		String channel() {
-			return this.prefix + "changes";
-		}
-
-	}
-
-	record Slot(String pool, String keyId) {
-	}
-
 	/** One local change that Redis has not confirmed yet. */
 	private static final class Op {
 
 		final Kind kind;
 
-		final int status;
+		/** The upstream status; {@code null} for a proactive mark and a reset. */
+		final Integer status;
+
+		final CooldownReason reason;
 
 		final Instant until;
 
@@ -719,9 +627,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		/** Sent to Redis and not failed yet; guarded by the entry. */
 		boolean inFlight;
 
-		Op(Kind kind, int status, Instant until, Instant at, long order) {
+		Op(Kind kind, Integer status, CooldownReason reason, Instant until, Instant at, long order) {
 			this.kind = kind;
 			this.status = status;
+			this.reason = reason;
 			this.until = until;
 			this.at = at;
 			this.order = order;
@@ -729,7 +638,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 		KeyState applyTo(KeyState state) {
 			return switch (this.kind) {
-				case COOLDOWN -> state.coolDown(this.until, this.status, this.at);
+				case COOLDOWN -> state.coolDown(this.until, this.status, this.reason, this.at);
 				case DISABLE -> state.disable(this.status, this.at);
 				case RESET -> state.reset();
 			};
@@ -777,50 +686,6 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	}
 
 	private record Replay(Slot slot, Entry entry, Op op) {
-	}
-
-	/** The script's answer to a write. */
-	private record Result(long version, String epoch, KeyState state) {
-
-		static Result parse(List<String> fields) {
-			return new Result(Long.parseLong(fields.get(0)), fields.get(1),
-					parseState(fields.get(2), fields.get(3), fields.get(4), fields.get(5)));
-		}
-
-	}
-
-	/** The whole state under the prefix as of one version. */
-	private record Snapshot(String epoch, long version, Map<Slot, KeyState> states) {
-
-		static Snapshot parse(List<String> fields) {
-			Map<Slot, KeyState> states = new java.util.HashMap<>();
-			for (int i = 2; i + 5 < fields.size(); i += 6) {
-				states.put(new Slot(fields.get(i), fields.get(i + 1)),
-						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5)));
-			}
-			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
-		}
-
-	}
-
-	/** A change message as the script publishes it. */
-	record Change(String v, String e, String op, String pool, String key, String disabled, String until,
-			String status, String at) {
-	}
-
-
-	/**
-	 * Reads the script text once, at class initialization: a resource-backed script would read
-	 * its file lazily on first use, which is on a Redis event-loop thread (BlockHound caught it).
-	 */
-	@SuppressWarnings({ "rawtypes", "unchecked" })
-	private static RedisScript<List<String>> script(String location) {
-		try (InputStream in = new ClassPathResource(location).getInputStream()) {
-			return (RedisScript) RedisScript.of(StreamUtils.copyToString(in, StandardCharsets.UTF_8), List.class);
-		}
-		catch (IOException ex) {
-			throw new UncheckedIOException("cannot read " + location, ex);
-		}
 	}
 
 }

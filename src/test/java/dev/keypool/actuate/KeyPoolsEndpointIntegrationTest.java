@@ -172,11 +172,19 @@ class KeyPoolsEndpointIntegrationTest extends OperatingIntegrationTest {
 	}
 
 	@Test
+	void healthStaysUpWhileOnlyOneModelClassIsExhausted() {
+		upstream.enqueue(rateLimited("5"), rateLimited("8"), rateLimited("9"));
+		assertThat(postPooled("{\"model\":\"claude-opus-4-7\"}")).isEqualTo(429);
+
+		assertHealth("/actuator/health", 200, "UP");
+	}
+
+	@Test
 	void healthGoesDownWhileThePoolIsExhaustedAndUpWhenAKeyCoolsOffWhileProbesStayUp() {
 		assertHealth("/actuator/health", 200, "UP");
 
 		upstream.enqueue(rateLimited("5"), rateLimited("8"), json(401, "{}"));
-		assertThat(postPooled()).isEqualTo(429);
+		assertThat(postPooled("{\"max_tokens\":1}")).as("no model: key-wide cooldowns").isEqualTo(429);
 
 		this.management.get()
 			.uri("/actuator/health")

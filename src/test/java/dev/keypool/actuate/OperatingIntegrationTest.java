@@ -110,17 +110,26 @@ public abstract class OperatingIntegrationTest {
 		return post("x-api-key", CLIENT_TOKEN);
 	}
 
+	/** A pooled {@code POST /v1/messages} as team-a with this body; returns the status. */
+	protected int postPooled(String body) {
+		return post("x-api-key", CLIENT_TOKEN, body);
+	}
+
 	/** A request with the caller's own provider key; returns the status. */
 	protected int postByok(String ownKey) {
 		return post("Authorization", "Bearer " + ownKey);
 	}
 
 	private int post(String header, String credential) {
+		return post(header, credential, "{\"model\":\"claude\",\"max_tokens\":1}");
+	}
+
+	private int post(String header, String credential, String body) {
 		return this.gateway.post()
 			.uri("/v1/messages")
 			.header(header, credential)
 			.header("Content-Type", "application/json")
-			.bodyValue("{\"model\":\"claude\",\"max_tokens\":1}")
+			.bodyValue(body)
 			.exchange()
 			.expectBody()
 			.returnResult()

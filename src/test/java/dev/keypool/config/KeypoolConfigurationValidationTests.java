@@ -58,7 +58,14 @@ class KeypoolConfigurationValidationTests {
 			"max cooldown below the default | keypool.pools.main.max-cooldown=30s | keypool.pools.main.max-cooldown: 30s is below default-cooldown (60s)",
 			"min cooldown above the default | keypool.pools.main.min-cooldown=2m | keypool.pools.main.min-cooldown: 120s is above default-cooldown (60s)",
 			"buffer budget below the body limit | keypool.max-buffered-bytes=1MB | keypool.max-buffered-bytes: must be at least keypool.max-request-body",
-			"zero stream idle timeout | keypool.stream-idle-timeout=0 | keypool.stream-idle-timeout: must be a positive duration" })
+			"zero stream idle timeout | keypool.stream-idle-timeout=0 | keypool.stream-idle-timeout: must be a positive duration",
+			"unknown strategy | keypool.pools.main.strategy=fastest | keypool.pools.main.strategy: unknown strategy 'fastest'",
+			"max wait over a minute | keypool.pools.main.max-wait=90s | keypool.pools.main.max-wait: must be at most 60s",
+			"negative max wait | keypool.pools.main.max-wait=-1s | keypool.pools.main.max-wait: must not be negative",
+			"negative max waiting | keypool.pools.main.max-waiting=-1 | keypool.pools.main.max-waiting: must not be negative",
+			"negative token threshold | keypool.pools.main.min-remaining-tokens=-5 | keypool.pools.main.min-remaining-tokens: must not be negative",
+			"blank session header | keypool.pools.main.session-header= | keypool.pools.main.session-header: must not be blank",
+			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');

@@ -17,6 +17,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.keypool.pool.CooldownReason;
 import dev.keypool.pool.KeyState;
 import dev.keypool.pool.KeyStatus;
 import io.lettuce.core.RedisClient;
@@ -133,6 +134,71 @@ class RedisKeyStateStoreTest {
 		System.out.printf("propagation delay A -> B over %d marks: median %.2f ms, p90 %.2f ms, max %.2f ms%n", marks,
 				micros[marks / 2] / 1000.0, micros[marks * 9 / 10] / 1000.0, micros[marks - 1] / 1000.0);
 		assertThat(micros[marks / 2]).as("median propagation delay in µs").isLessThan(100_000);
+	}
+
+	@Test
+	void aModelClassCooldownIsSharedAndLeavesTheOtherClassesAlone() {
+		RedisKeyStateStore a = replica("keypool:");
+		RedisKeyStateStore b = replica("keypool:");
+		Instant now = Instant.now();
+
+		a.coolDown(POOL, "primary", "opus", now.plusSeconds(60), null, CooldownReason.PROACTIVE, now);
+
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> b.get(POOL, "primary", "opus").statusAt(Instant.now()) == KeyStatus.COOLING_DOWN);
+		assertThat(b.get(POOL, "primary", "opus").cooldownReason()).isEqualTo(CooldownReason.PROACTIVE);
+		assertThat(b.get(POOL, "primary", "haiku")).isEqualTo(KeyState.FRESH);
+		assertThat(b.get(POOL, "primary")).as("key-wide untouched").isEqualTo(KeyState.FRESH);
+		assertThat(redis.command("EXISTS keypool:scope:anthropic:primary:opus")).isEqualTo("1");
+	}
+
+	@Test
+	void aScopedMarkKeepsTheLaterDeadlineAcrossReplicas() {
+		RedisKeyStateStore a = replica("keypool:");
+		RedisKeyStateStore b = replica("keypool:");
+		Instant now = Instant.now();
+		a.coolDown(POOL, "primary", "opus", now.plusSeconds(600), 429, CooldownReason.RATE_LIMITED, now);
+		await().atMost(Duration.ofSeconds(1)).until(() -> b.get(POOL, "primary", "opus").cooldownUntil() != null);
+
+		b.coolDown(POOL, "primary", "opus", now.plusSeconds(5), 429, CooldownReason.RATE_LIMITED, now);
+
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> b.get(POOL, "primary", "opus").equals(a.get(POOL, "primary", "opus")));
+		assertThat(Duration.between(now, a.get(POOL, "primary", "opus").cooldownUntil()))
+			.isGreaterThan(Duration.ofSeconds(500));
+	}
+
+	@Test
+	void aResetOnOneReplicaClearsEveryScopeOnTheOther() {
+		RedisKeyStateStore a = replica("keypool:");
+		RedisKeyStateStore b = replica("keypool:");
+		Instant now = Instant.now();
+		a.coolDown(POOL, "primary", "opus", now.plusSeconds(600), 429, CooldownReason.RATE_LIMITED, now);
+		a.coolDown(POOL, "primary", "haiku", now.plusSeconds(600), 429, CooldownReason.RATE_LIMITED, now);
+		await().atMost(Duration.ofSeconds(1)).until(() -> b.scopes(POOL, "primary").size() == 2);
+
+		a.reset(POOL, "primary");
+
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> b.get(POOL, "primary", "opus").isAvailableAt(Instant.now())
+					&& b.get(POOL, "primary", "haiku").isAvailableAt(Instant.now()));
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> redis.command("EXISTS keypool:scope:anthropic:primary:opus").equals("0"));
+	}
+
+	@Test
+	void entriesWrittenBeforeScopesExistedAreReadAsKeyWide() {
+		long until = Instant.now().plusSeconds(300).toEpochMilli();
+		redis.command("HSET keypool:key:anthropic:legacy pool anthropic key legacy disabled 0 until " + until
+				+ " status 429 at " + Instant.now().toEpochMilli() + " version 1");
+		redis.command("SADD keypool:keys keypool:key:anthropic:legacy");
+
+		RedisKeyStateStore b = replica("keypool:");
+
+		await().atMost(Duration.ofSeconds(2))
+			.until(() -> b.get(POOL, "legacy").statusAt(Instant.now()) == KeyStatus.COOLING_DOWN);
+		assertThat(b.get(POOL, "legacy").cooldownReason()).isEqualTo(CooldownReason.RATE_LIMITED);
+		assertThat(b.scopes(POOL, "legacy")).isEmpty();
 	}
 
 	@Test

@@ -103,6 +103,34 @@ class TwoGatewaysSharingRedisIntegrationTest {
 	}
 
 	@Test
+	void aProactiveCooldownSeenByOneGatewayMakesTheOtherSkipThatKeyForThatModelClassOnly() {
+		String reset = java.time.Instant.now().plusSeconds(60).toString();
+		upstream.enqueue(new mockwebserver3.MockResponse.Builder().code(200)
+			.addHeader("Content-Type", "application/json")
+			.addHeader("anthropic-ratelimit-requests-limit", "50")
+			.addHeader("anthropic-ratelimit-requests-remaining", "0")
+			.addHeader("anthropic-ratelimit-requests-reset", reset)
+			.body("{\"ok\":\"a\"}")
+			.build());
+		assertServedBy(post(gatewayA), "k0");
+		secretsSeen();
+		KeyPool poolB = pool(gatewayB);
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> !poolB.store().get(poolB.name(), "k0", "sonnet").isAvailableAt(java.time.Instant.now()));
+
+		EntityExchangeResult<byte[]> sonnetOnB = post(gatewayB);
+		EntityExchangeResult<byte[]> haikuOnB = post(gatewayB,
+				"{\"model\":\"claude-3-5-haiku-20241022\",\"max_tokens\":16,\"messages\":[]}");
+
+		assertServedBy(sonnetOnB, "k1");
+		assertThat(sonnetOnB.getResponseHeaders().getFirst("X-Keypool-Attempts")).isEqualTo("1");
+		assertServedBy(haikuOnB, "k0");
+		assertThat(secretsSeen()).as("B never spent a Sonnet request on k0").containsExactly(secret(1), secret(0));
+		assertThat(poolB.cooldowns(poolB.keys().get(0), java.time.Instant.now())).singleElement()
+			.satisfies((cooldown) -> assertThat(cooldown.reason().wireName()).isEqualTo("proactive"));
+	}
+
+	@Test
 	void aKeyDisabledOnOneGatewayStaysDisabledOnTheOther() {
 		upstream.enqueue(json(401, "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}"));
 		assertServedBy(post(gatewayA), "k1");
@@ -199,6 +227,10 @@ class TwoGatewaysSharingRedisIntegrationTest {
 
 	/** One pooled request; the body is read (and its buffers released) before returning. */
 	private static EntityExchangeResult<byte[]> post(ConfigurableApplicationContext gateway) {
+		return post(gateway, "{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":16,\"messages\":[]}");
+	}
+
+	private static EntityExchangeResult<byte[]> post(ConfigurableApplicationContext gateway, String body) {
 		String port = gateway.getEnvironment().getProperty("local.server.port");
 		return WebTestClient.bindToServer(new ReactorClientHttpConnector(HttpClient.create()))
 			.baseUrl("http://127.0.0.1:" + port)
@@ -209,8 +241,7 @@ class TwoGatewaysSharingRedisIntegrationTest {
 			.header("x-api-key", CLIENT_TOKEN)
 			.header("anthropic-version", "2023-06-01")
 			.contentType(MediaType.APPLICATION_JSON)
-			.bodyValue("{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":16,\"messages\":[]}"
-				.getBytes(StandardCharsets.UTF_8))
+			.bodyValue(body.getBytes(StandardCharsets.UTF_8))
 			.exchange()
 			.expectBody()
 			.returnResult();

@@ -1,0 +1,199 @@
+package dev.keypool.state;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.keypool.pool.CooldownReason;
+import dev.keypool.pool.KeyState;
+import dev.keypool.pool.ModelClasses;
+import reactor.core.publisher.Mono;
+
+import org.springframework.core.io.ClassPathResource;
+import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
+import org.springframework.data.redis.core.script.RedisScript;
+import org.springframework.util.StreamUtils;
+
+/**
+ * The two Lua scripts of the Redis store and how their arguments and answers read: the write
+ * script applies one change to one (key, scope) and announces it, the load script reads the
+ * whole state in one step. Redis key names live here too. Only pool names, key ids, model
+ * classes and facts are written; never a secret.
+ */
+final class RedisStateScripts {
+
+	private static final RedisScript<List<String>> WRITE_SCRIPT = script("META-INF/scripts/keypool-state-write.lua");
+
+	private static final RedisScript<List<String>> LOAD_SCRIPT = script("META-INF/scripts/keypool-state-load.lua");
+
+	private final ReactiveStringRedisTemplate redis;
+
+	private final Names names;
+
+	private final Duration timeout;
+
+	/**
+	 * Random once per store, at construction: UUID.randomUUID() per write would read the
+	 * system's entropy source on an event-loop thread (BlockHound caught it).
+	 */
+	private final String epochPrefix = UUID.randomUUID() + ":";
+
+	private final AtomicLong epochCounter = new AtomicLong();
+
+	RedisStateScripts(ReactiveStringRedisTemplate redis, String prefix, Duration timeout) {
+		this.redis = redis;
+		this.names = new Names(prefix);
+		this.timeout = timeout;
+	}
+
+	Names names() {
+		return this.names;
+	}
+
+	/**
+	 * Runs the write script for one (key, scope).
+	 *
+	 * @param op {@code cooldown}, {@code disable} or {@code reset}
+	 * @param status the upstream status, {@code ""} for a reset, {@code "0"} for a proactive mark
+	 * @param cooldownMs cooldown length from Redis' now, or {@code "0"}
+	 * @param untilMs absolute deadline (re-publishing one Redis computed before), or {@code "0"}
+	 * @param atMs time of the failure, or {@code "0"} for Redis' now
+	 * @param reason the cooldown's reason, or {@code ""}
+	 */
+	Mono<Result> write(Slot slot, String op, String status, String cooldownMs, String untilMs, String atMs,
+			String reason) {
+		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
+				this.names.epoch());
+		List<String> args = List.of(op, slot.pool(), slot.keyId(), status, cooldownMs, untilMs, atMs,
+				this.names.channel(), newEpoch(), slot.scope(), reason);
+		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
+			.timeout(this.timeout)
+			.map((lists) -> Result.parse(flatten(lists)));
+	}
+
+	/** Runs the load script: every (key, scope) under the prefix as of one version. */
+	Mono<Snapshot> load() {
+		List<String> keys = List.of(this.names.index(), this.names.version(), this.names.epoch());
+		return Mono.defer(() -> this.redis.execute(LOAD_SCRIPT, keys, List.of(newEpoch())).collectList())
+			.timeout(this.timeout)
+			.map((lists) -> Snapshot.parse(flatten(lists)));
+	}
+
+	/**
+	 * The epoch marker is created by whichever call finds none, with a value never used
+	 * before: a different epoch than the last one seen means Redis lost its data.
+	 */
+	private String newEpoch() {
+		return this.epochPrefix + this.epochCounter.incrementAndGet();
+	}
+
+	private static List<String> flatten(List<List<String>> lists) {
+		if (lists.size() == 1) {
+			return lists.get(0);
+		}
+		List<String> all = new ArrayList<>();
+		lists.forEach(all::addAll);
+		return all;
+	}
+
+	static KeyState parseState(String disabled, String untilMs, String status, String atMs, String reason) {
+		long until = Long.parseLong(untilMs);
+		long at = Long.parseLong(atMs);
+		Instant deadline = (until > 0) ? Instant.ofEpochMilli(until) : null;
+		return new KeyState("1".equals(disabled), deadline,
+				(status == null || status.isEmpty() || "0".equals(status)) ? null : Integer.valueOf(status),
+				(at > 0) ? Instant.ofEpochMilli(at) : null, (deadline != null) ? CooldownReason.of(reason) : null);
+	}
+
+	/** Entries and messages from before scopes existed are key-wide. */
+	static String scopeOf(String scope) {
+		return (scope == null || scope.isEmpty()) ? ModelClasses.KEY_WIDE : scope;
+	}
+
+	/** Redis key names, all under the prefix. */
+	record Names(String prefix) {
+
+		/** Key-wide entries keep the name they always had; a class scope has its own hash. */
+		String entry(Slot slot) {
+			if (slot.isKeyWide()) {
+				return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
+			}
+			return this.prefix + "scope:" + slot.pool() + ":" + slot.keyId() + ":" + slot.scope();
+		}
+
+		String index() {
+			return this.prefix + "keys";
+		}
+
+		String version() {
+			return this.prefix + "version";
+		}
+
+		String epoch() {
+			return this.prefix + "epoch";
+		}
+
+		String channel() {
+			return this.prefix + "changes";
+		}
+
+	}
+
+	/** One key-wide or model-class scope of a key. */
+	record Slot(String pool, String keyId, String scope) {
+
+		boolean isKeyWide() {
+			return ModelClasses.KEY_WIDE.equals(this.scope);
+		}
+
+	}
+
+	/** The script's answer to a write. */
+	record Result(long version, String epoch, KeyState state) {
+
+		static Result parse(List<String> fields) {
+			return new Result(Long.parseLong(fields.get(0)), fields.get(1), parseState(fields.get(2), fields.get(3),
+					fields.get(4), fields.get(5), (fields.size() > 6) ? fields.get(6) : null));
+		}
+
+	}
+
+	/** The whole state under the prefix as of one version. */
+	record Snapshot(String epoch, long version, Map<Slot, KeyState> states) {
+
+		static Snapshot parse(List<String> fields) {
+			Map<Slot, KeyState> states = new HashMap<>();
+			for (int i = 2; i + 7 < fields.size(); i += 8) {
+				states.put(new Slot(fields.get(i), fields.get(i + 1), scopeOf(fields.get(i + 6))),
+						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5),
+								fields.get(i + 7)));
+			}
+			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
+		}
+
+	}
+
+	/**
+	 * Reads the script text once, at class initialization: a resource-backed script would read
+	 * its file lazily on first use, which is on a Redis event-loop thread (BlockHound caught it).
+	 */
+	@SuppressWarnings({ "rawtypes", "unchecked" })
+	private static RedisScript<List<String>> script(String location) {
+		try (InputStream in = new ClassPathResource(location).getInputStream()) {
+			return (RedisScript) RedisScript.of(StreamUtils.copyToString(in, StandardCharsets.UTF_8), List.class);
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException("cannot read " + location, ex);
+		}
+	}
+
+}
