@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.micrometer.core.instrument.Counter;
@@ -22,6 +23,7 @@ import dev.keypool.pool.KeyPoolListener;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateChange;
 import dev.keypool.pool.KeyStatus;
+import dev.keypool.pool.ModelClasses;
 import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.RateLimitReport;
 import dev.keypool.pool.RateLimitResource;
@@ -105,7 +107,14 @@ public class KeyPoolMetrics implements MeterBinder {
 			for (WaitOutcome outcome : WaitOutcome.values()) {
 				waits(registry, pool.name(), outcome);
 			}
-			pool.addListener(new Recorder(registry, pool));
+			Recorder recorder = new Recorder(registry, pool);
+			for (PoolKey key : pool.keys()) {
+				recorder.modelCooldownGauge(key.id(), ModelClasses.KEY_WIDE);
+				for (String modelClass : new TreeSet<>(pool.modelClasses().named())) {
+					recorder.modelCooldownGauge(key.id(), modelClass);
+				}
+			}
+			pool.addListener(recorder);
 		}
 	}
 
@@ -231,8 +240,16 @@ public class KeyPoolMetrics implements MeterBinder {
 		@Override
 		public void onStateChange(KeyStateChange change) {
 			String modelClass = change.modelClass();
-			if (this.modelGauges.add(change.keyId() + '\u0000' + modelClass)) {
-				String keyId = change.keyId();
+			modelCooldownGauge(change.keyId(), modelClass);
+		}
+
+		/**
+		 * One series per (key, class), registered the first time the class cools the key here,
+		 * and up front for the key-wide scope and the classes known from the start, so a replica
+		 * that learns those cooldowns from another one through Redis shows them too.
+		 */
+		void modelCooldownGauge(String keyId, String modelClass) {
+			if (this.modelGauges.add(keyId + '\u0000' + modelClass)) {
 				Gauge.builder(MODEL_COOLDOWN_REMAINING, this.pool,
 						(p) -> modelCooldownRemainingSeconds(p, keyId, modelClass))
 					.description("Seconds until the key's cooldown for the model class ends (* = every class)")

@@ -34,6 +34,15 @@ class GrafanaDashboardTest {
 	}
 
 	@Test
+	void dashboardShowsPerModelClassCooldownsAndCapacityLeft() throws Exception {
+		List<String> titles = new ArrayList<>();
+		dashboard().get("panels").forEach(panel -> titles.add(panel.get("title").asText()));
+
+		assertThat(titles).contains("Cooldown remaining by model class", "Capacity left by model class",
+				"Proactive cooldowns and waits");
+	}
+
+	@Test
 	void panelsQueryOnlyTheMetricNamesOfTheContract() throws Exception {
 		assertThat(expressions(dashboard())).isNotEmpty().allSatisfy(expr ->
 				assertThat(DesignMetrics.usedIn(expr)).isNotEmpty().isSubsetOf(DesignMetrics.NAMES));

@@ -128,6 +128,11 @@ class TwoGatewaysSharingRedisIntegrationTest {
 		assertThat(secretsSeen()).as("B never spent a Sonnet request on k0").containsExactly(secret(1), secret(0));
 		assertThat(poolB.cooldowns(poolB.keys().get(0), java.time.Instant.now())).singleElement()
 			.satisfies((cooldown) -> assertThat(cooldown.reason().wireName()).isEqualTo("proactive"));
+		assertThat(gatewayB.getBean(io.micrometer.core.instrument.MeterRegistry.class)
+			.get("keypool.model.cooldown.remaining")
+			.tags("key", "k0", "model_class", "sonnet")
+			.gauge()
+			.value()).as("B shows the class cooldown it learned through Redis").isPositive();
 	}
 
 	@Test
