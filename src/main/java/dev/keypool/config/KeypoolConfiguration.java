@@ -145,7 +145,7 @@ public class KeypoolConfiguration {
 				CaffeineSessionAffinity.MAXIMUM_SIZE, CaffeineSessionAffinity.IDLE) : SessionAffinity.NONE;
 		return new Scheduling(Strategies.of(pool.strategy()).apply(rateLimits), sessions,
 				pool.stickySessions() ? pool.sessionHeader() : Scheduling.DEFAULT_SESSION_HEADER, rateLimits,
-				pool.proactive(), pool.minRemainingTokens(), pool.minCooldown(), pool.maxWait(),
+				pool.proactive(), pool.minRemainingTokens(), pool.maxWait(),
 				pool.maxWaiting());
 	}
 

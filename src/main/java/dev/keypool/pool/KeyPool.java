@@ -295,10 +295,7 @@ public class KeyPool {
 		if (exhausted.isEmpty()) {
 			return false;
 		}
-		Instant until = exhausted.get();
-		Instant earliest = now.plus(this.scheduling.minCooldown());
-		Instant latest = now.plus(this.policy.maxCooldown());
-		until = until.isBefore(earliest) ? earliest : until.isAfter(latest) ? latest : until;
+		Instant until = now.plus(this.policy.bounded(Duration.between(now, exhausted.get())));
 		mark(key, modelClass, until, null, CooldownReason.PROACTIVE, now);
 		for (KeyPoolListener listener : this.listeners) {
 			listener.onProactiveCooldown(this.name, key.id());

@@ -12,20 +12,17 @@ import java.util.Objects;
  * @param rateLimits where the limits the keys report are kept (read by {@code headroom})
  * @param proactive whether a key whose reported limits are used up is skipped before it fails
  * @param minRemainingTokens below this many tokens left, a token resource counts as used up
- * @param minCooldown the shortest cooldown a proactive mark sets
  * @param maxWait how long an exhausted request may be held for a key to come back; zero for off
  * @param maxWaiting how many requests may be held at once
  */
 public record Scheduling(Strategy strategy, SessionAffinity sessions, String sessionHeader, RateLimitBook rateLimits,
-		boolean proactive,
-		long minRemainingTokens, Duration minCooldown, Duration maxWait, int maxWaiting) {
+		boolean proactive, long minRemainingTokens, Duration maxWait, int maxWaiting) {
 
 	public Scheduling {
 		Objects.requireNonNull(strategy, "strategy");
 		Objects.requireNonNull(sessions, "sessions");
 		Objects.requireNonNull(sessionHeader, "sessionHeader");
 		Objects.requireNonNull(rateLimits, "rateLimits");
-		Objects.requireNonNull(minCooldown, "minCooldown");
 		Objects.requireNonNull(maxWait, "maxWait");
 	}
 
@@ -35,8 +32,7 @@ public record Scheduling(Strategy strategy, SessionAffinity sessions, String ses
 	/** Ordered walks, no session memory, proactive on with 1000 tokens, no waiting. */
 	public static Scheduling defaults() {
 		return new Scheduling(Strategy.ordered(), SessionAffinity.NONE, DEFAULT_SESSION_HEADER, new RateLimitBook(), true,
-				1000,
-				Duration.ofSeconds(1), Duration.ZERO, 1000);
+				1000, Duration.ZERO, 1000);
 	}
 
 }

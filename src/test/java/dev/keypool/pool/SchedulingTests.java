@@ -40,7 +40,7 @@ class SchedulingTests {
 					idsAndGroups[i + 1].isEmpty() ? null : idsAndGroups[i + 1]));
 		}
 		Scheduling scheduling = new Scheduling(strategy, this.sessions, Scheduling.DEFAULT_SESSION_HEADER,
-				this.rateLimits, true, 1000, Duration.ofSeconds(1), Duration.ZERO, 10);
+				this.rateLimits, true, 1000, Duration.ZERO, 10);
 		KeyPool pool = new KeyPool("p", "anthropic", keys, FailoverPolicy.DEFAULT, new InMemoryKeyStateStore(),
 				this.clock, scheduling);
 		pool.addListener(new KeyPoolListener() {
