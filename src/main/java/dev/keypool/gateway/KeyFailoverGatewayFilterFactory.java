@@ -228,20 +228,26 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		};
 	}
 
-	/** The body, failing with {@link CachedBody.RequestTooLarge} once it passes {@code maxBytes}. */
-	private static Flux<DataBuffer> limited(Flux<DataBuffer> body, int maxBytes) {
+	/**
+	 * The body, up to {@code maxBytes}; past that it fails with
+	 * {@link CachedBody.RequestTooLarge}, but only once the caller finished sending (or sent
+	 * twice the limit): answering while request bytes are still unread makes the connection
+	 * reset, and the reset can destroy the 413 before the caller reads it.
+	 */
+	static Flux<DataBuffer> limited(Flux<DataBuffer> body, int maxBytes) {
 		return Flux.defer(() -> {
 			long[] seen = { 0 };
-			return body.handle((chunk, sink) -> {
+			return body.<DataBuffer>handle((chunk, sink) -> {
 				seen[0] += chunk.readableByteCount();
-				if (seen[0] > maxBytes) {
-					DataBufferUtils.release(chunk);
+				if (seen[0] <= maxBytes) {
+					sink.next(chunk);
+					return;
+				}
+				DataBufferUtils.release(chunk);
+				if (seen[0] > 2L * maxBytes) {
 					sink.error(new CachedBody.RequestTooLarge());
 				}
-				else {
-					sink.next(chunk);
-				}
-			});
+			}).concatWith(Mono.defer(() -> (seen[0] > maxBytes) ? Mono.error(new CachedBody.RequestTooLarge()) : Mono.empty()));
 		});
 	}
 
@@ -262,7 +268,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
 		return CachedBody
-			.read(exchange.getRequest().getBody(), declaredLength, this.maxRequestBodyBytes, this.bufferBudget,
+			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
+					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
 				Attempts attempts = new Attempts(binding, body, binding.pool().walker());
