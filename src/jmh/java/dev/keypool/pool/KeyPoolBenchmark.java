@@ -44,6 +44,8 @@ public class KeyPoolBenchmark {
 
 	private KeyPool scoped;
 
+	private PoolKey scopedPrimary;
+
 	private final Map<String, String> rateLimitHeaders = new HashMap<>();
 
 	private byte[] body;
@@ -59,7 +61,8 @@ public class KeyPoolBenchmark {
 		}
 		this.primary = this.allAvailable.keys().get(0);
 		this.scoped = pool("scoped");
-		this.scoped.coolDown(this.scoped.keys().get(0), "opus", Duration.ofHours(1), 429);
+		this.scopedPrimary = this.scoped.keys().get(0);
+		this.scoped.coolDown(this.scopedPrimary, "opus", Duration.ofHours(1), 429);
 		// as Anthropic sends it: whole seconds, UTC
 		String reset = java.time.Instant.now().plus(Duration.ofHours(1)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
 		for (RateLimitResource resource : RateLimitResource.values()) {
@@ -105,6 +108,17 @@ public class KeyPoolBenchmark {
 		return this.scoped.observe(this.primary, "opus", this.rateLimitHeaders::get);
 	}
 
+	/**
+	 * The pool side of one pooled Messages API call, from the model id to the recorded limits:
+	 * the request's model id resolved to its tracked class (the scope), then the response's
+	 * rate-limit headers parsed and recorded for that (key, class) and judged for a proactive
+	 * mark (none here).
+	 */
+	@Benchmark
+	public boolean rateLimitHeadersWithScopeLookup() {
+		return this.scoped.observe(this.primary, this.scoped.modelClassOf("claude-opus-4-7"), this.rateLimitHeaders::get);
+	}
+
 	/** A walk for a model class whose primary is limited for that class: two scoped checks. */
 	@Benchmark
 	public PoolKey walkerScopedFirstCoolingDown() {
@@ -118,10 +132,16 @@ public class KeyPoolBenchmark {
 		return ModelField.find((i) -> bytes[i], bytes.length);
 	}
 
-	/** One state read, as the actuator and the walker do it: stored facts, derived status. */
+	/** One state read, as the actuator and each metrics scrape do it: stored facts, derived status. */
 	@Benchmark
 	public KeyStatus stateRead() {
 		return this.allAvailable.status(this.primary);
+	}
+
+	/** The same read for a key that is cooling down for one model class only. */
+	@Benchmark
+	public KeyStatus stateReadScoped() {
+		return this.scoped.status(this.scopedPrimary);
 	}
 
 }

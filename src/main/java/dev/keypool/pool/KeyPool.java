@@ -187,6 +187,9 @@ public class KeyPool {
 	/**
 	 * Disabled, or cooling down while any cooldown of any scope runs, else available. A key
 	 * cooling down for one class may still serve others.
+	 * <p>
+	 * Read for every key on every scrape, so it answers from the stored facts without
+	 * building anything: a key with no class scope allocates nothing.
 	 */
 	public KeyStatus status(PoolKey key) {
 		Instant now = this.clock.instant();
@@ -194,7 +197,23 @@ public class KeyPool {
 		if (keyWide.disabled()) {
 			return KeyStatus.DISABLED;
 		}
-		return (latestCooldown(key, now) != null) ? KeyStatus.COOLING_DOWN : KeyStatus.AVAILABLE;
+		if (isRunning(keyWide, now)) {
+			return KeyStatus.COOLING_DOWN;
+		}
+		return anyScopeRunning(key, now) ? KeyStatus.COOLING_DOWN : KeyStatus.AVAILABLE;
+	}
+
+	private boolean anyScopeRunning(PoolKey key, Instant now) {
+		Map<String, KeyState> scopes = this.store.scopes(this.name, key.id());
+		if (scopes.isEmpty()) {
+			return false; // even an empty map's iterator is an object
+		}
+		for (KeyState scope : scopes.values()) {
+			if (isRunning(scope, now)) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**
@@ -202,13 +221,21 @@ public class KeyPool {
 	 * {@code cooldownUntil} reports.
 	 */
 	public Cooldown latestCooldown(PoolKey key, Instant now) {
-		Cooldown latest = null;
-		for (Cooldown cooldown : cooldowns(key, now)) {
-			if (latest == null || cooldown.until().isAfter(latest.until())) {
-				latest = cooldown;
+		String latestClass = null;
+		KeyState latest = null;
+		KeyState keyWide = state(key);
+		if (isRunning(keyWide, now)) {
+			latestClass = ModelClasses.KEY_WIDE;
+			latest = keyWide;
+		}
+		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, key.id()).entrySet()) {
+			KeyState state = scope.getValue();
+			if (isRunning(state, now) && (latest == null || state.cooldownUntil().isAfter(latest.cooldownUntil()))) {
+				latestClass = scope.getKey();
+				latest = state;
 			}
 		}
-		return latest;
+		return (latest != null) ? cooldown(latestClass, latest) : null;
 	}
 
 	/** Every running cooldown of the key, key-wide first, then by class. */
@@ -222,11 +249,19 @@ public class KeyPool {
 	}
 
 	private static void addIfRunning(List<Cooldown> running, String modelClass, KeyState state, Instant now) {
-		if (state.cooldownUntil() != null && now.isBefore(state.cooldownUntil())) {
-			running.add(new Cooldown(modelClass, state.cooldownUntil(),
-					(state.cooldownReason() != null) ? state.cooldownReason() : CooldownReason.RATE_LIMITED,
-					state.lastStatus(), state.lastFailureAt()));
+		if (isRunning(state, now)) {
+			running.add(cooldown(modelClass, state));
 		}
+	}
+
+	private static boolean isRunning(KeyState state, Instant now) {
+		return state.cooldownUntil() != null && now.isBefore(state.cooldownUntil());
+	}
+
+	private static Cooldown cooldown(String modelClass, KeyState state) {
+		return new Cooldown(modelClass, state.cooldownUntil(),
+				(state.cooldownReason() != null) ? state.cooldownReason() : CooldownReason.RATE_LIMITED,
+				state.lastStatus(), state.lastFailureAt());
 	}
 
 	/** The last failure that marked the key in any scope, or {@code null}. */

@@ -26,6 +26,8 @@ public final class ModelClasses {
 
 	private static final int MAX_NAME_LENGTH = 64;
 
+	private static final String CLAUDE_PREFIX = "claude-";
+
 	private final Set<String> named = ConcurrentHashMap.newKeySet();
 
 	public ModelClasses() {
@@ -71,23 +73,27 @@ public final class ModelClasses {
 			return null;
 		}
 		String id = model.trim().toLowerCase(Locale.ROOT);
-		String[] words = id.split("-");
-		if (words.length > 1 && words[0].equals("claude")) {
-			for (int i = 1; i < words.length; i++) {
-				if (isLetters(words[i])) {
-					return words[i];
+		if (id.startsWith(CLAUDE_PREFIX)) {
+			// word by word without splitting: this runs once per pooled request
+			int start = CLAUDE_PREFIX.length();
+			while (start < id.length()) {
+				int end = id.indexOf('-', start);
+				end = (end < 0) ? id.length() : end;
+				if (isLetters(id, start, end)) {
+					return id.substring(start, end);
 				}
+				start = end + 1;
 			}
 		}
 		return id;
 	}
 
-	private static boolean isLetters(String word) {
-		if (word.isEmpty()) {
+	private static boolean isLetters(String text, int start, int end) {
+		if (start == end) {
 			return false;
 		}
-		for (int i = 0; i < word.length(); i++) {
-			char c = word.charAt(i);
+		for (int i = start; i < end; i++) {
+			char c = text.charAt(i);
 			if (c < 'a' || c > 'z') {
 				return false;
 			}

@@ -15,7 +15,8 @@ class ModelClassesTests {
 	@ParameterizedTest
 	@CsvSource(nullValues = "null", value = { "claude-opus-4-7, opus", "claude-3-5-haiku-20241022, haiku",
 			"claude-sonnet-4-5-20250929, sonnet", "Claude-Opus-4-1, opus", "claude-3-5, claude-3-5",
-			"gpt-4o, gpt-4o", "'', null", "'  ', null", "null, null" })
+			"gpt-4o, gpt-4o", "claude-, claude-", "claude, claude", "claude--3-opus, opus", "claude-opus, opus",
+			"claude-4-7-, claude-4-7-", "' claude-haiku-4 ', haiku", "'', null", "'  ', null", "null, null" })
 	void classIsTheFirstLettersOnlyWordAfterClaude(String model, String expected) {
 		assertThat(ModelClasses.classOf(model)).isEqualTo(expected);
 	}

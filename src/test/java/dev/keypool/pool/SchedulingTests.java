@@ -126,6 +126,21 @@ class SchedulingTests {
 		assertThat(pool.latestCooldown(k0, START).until()).isEqualTo(START.plusSeconds(30));
 	}
 
+	@ParameterizedTest(name = "{0}s later: {1}, latest cooldown {2}")
+	@CsvSource({ "0, cooling_down, haiku", "15, cooling_down, haiku", "25, cooling_down, haiku", "30, available, ''" })
+	void theKeysStatusAndLatestCooldownSpanEveryScope(long later, String status, String latestClass) {
+		KeyPool pool = pool("k0");
+		PoolKey k0 = key(pool, "k0");
+		pool.coolDown(k0, "sonnet", Duration.ofSeconds(10), 429);
+		pool.coolDown(k0, Duration.ofSeconds(20), 429);
+		pool.coolDown(k0, "haiku", Duration.ofSeconds(30), 429);
+		this.clock.advance(Duration.ofSeconds(later));
+
+		assertThat(pool.status(k0).wireName()).isEqualTo(status);
+		KeyPool.Cooldown latest = pool.latestCooldown(k0, this.clock.instant());
+		assertThat((latest != null) ? latest.modelClass() : "").isEqualTo(latestClass);
+	}
+
 	@Test
 	void aGroupCoolsTogetherForThatClassWithinOneWalk() {
 		KeyPool pool = pool(Strategy.ordered(), "a1", "org-a", "a2", "org-a", "b1", "org-b");
