@@ -246,6 +246,99 @@ Metric names and labels are the ones docs/contract.md (Metrics) lists.
           capacity before the pool runs out.`}}
     {{- end }}
     {{- end }}
+    {{- with $alerts.modelClassCoolingOnEveryKey }}
+    {{- if .enabled }}
+    - alert: KeypoolModelClassCoolingOnEveryKey
+      expr: |-
+        count by (namespace, pool, model_class) (
+          max by (namespace, pool, key, model_class) (
+            keypool_model_cooldown_remaining_seconds{ {{- $sel -}} {{- if $sel }},{{ end -}} model_class!="*"}
+          ) > 0
+        )
+          >= on (namespace, pool) group_left
+        count by (namespace, pool) (
+          max by (namespace, pool, key) (keypool_key_state{ {{- $sel -}} {{- if $sel }},{{ end -}} state="available"})
+        )
+      for: {{ .for }}
+      labels:
+        severity: {{ .severity }}
+        {{- with $labels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        summary: {{`Model class {{ $labels.model_class }} is rate-limited on every key of pool {{ $labels.pool }}`}}
+        description: >-
+          {{`Every key of pool {{ $labels.pool }} in {{ $labels.namespace }} has been cooling down for
+          model class {{ $labels.model_class }} without a break for the whole alert window (429s or
+          proactive cooldowns from the rate-limit headers). Impact: requests for that class get 429
+          with Retry-After (or wait up to max-wait) while other classes are still served. Check:
+          GET /actuator/keypools/{{ $labels.pool }} on the management port (cooldowns[] and
+          rateLimits per key), keypool_ratelimit_remaining{model_class="{{ $labels.model_class }}"}.
+          Fix: add keys from another organization (a key in the same group shares the same limit),
+          raise the organization's rate limit for that model, or move traffic to another class.`}}
+    {{- end }}
+    {{- end }}
+    {{- with $alerts.rateLimitHeadroomLow }}
+    {{- if .enabled }}
+    - alert: KeypoolRateLimitHeadroomLow
+      expr: |-
+        sum by (namespace, pool, model_class, resource) (
+          max by (namespace, pool, key, model_class, resource) (keypool_ratelimit_remaining{ {{- $sel -}} } >= 0)
+        )
+          /
+        sum by (namespace, pool, model_class, resource) (
+          max by (namespace, pool, key, model_class, resource) (keypool_ratelimit_limit{ {{- $sel -}} } > 0)
+        )
+          < {{ .threshold }}
+        and on (namespace, pool)
+        sum by (namespace, pool) (rate(keypool_requests_total{ {{- $sel -}} {{- if $sel }},{{ end -}} mode="pooled"}[5m])) > 0
+      for: {{ .for }}
+      labels:
+        severity: {{ .severity }}
+        {{- with $labels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        summary: {{`Pool {{ $labels.pool }} is low on {{ $labels.resource }} for {{ $labels.model_class }}`}}
+        description: >-
+          {{`The keys of pool {{ $labels.pool }} in {{ $labels.namespace }} together reported only
+          {{ $value | humanizePercentage }} of their {{ $labels.resource }} limit left for model class
+          {{ $labels.model_class }} (anthropic-ratelimit-* headers, last response per key), while the
+          pool serves traffic. Impact: none yet; soon proactive cooldowns, then 429s for that class
+          (see KeypoolModelClassCoolingOnEveryKey). Check: keypool_ratelimit_remaining and
+          keypool_ratelimit_limit per key, rateLimits in GET /actuator/keypools/{{ $labels.pool }}.
+          Fix: add keys (from another organization when the keys share one), ask the provider for a
+          higher limit, or spread load (strategy: headroom uses the key with the most room first).
+          The figures are what each key last reported; a key that got no traffic since keeps its
+          old figures.`}}
+    {{- end }}
+    {{- end }}
+    {{- with $alerts.waitsFailing }}
+    {{- if .enabled }}
+    - alert: KeypoolWaitsFailing
+      expr: |-
+        sum by (namespace, pool) (rate(keypool_waits_total{ {{- $sel -}} {{- if $sel }},{{ end -}} outcome=~"timed_out|rejected"}[10m]))
+          /
+        sum by (namespace, pool) (rate(keypool_waits_total{ {{- $sel -}} }[10m]))
+          > {{ .threshold }}
+      for: {{ .for }}
+      labels:
+        severity: {{ .severity }}
+        {{- with $labels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        summary: {{`Requests held by pool {{ $labels.pool }} give up waiting for a key`}}
+        description: >-
+          {{`Of the requests pool {{ $labels.pool }} in {{ $labels.namespace }} held for a key to come
+          back (max-wait), {{ $value | humanizePercentage }} over 10 minutes timed out or were turned
+          away because max-waiting requests were already held. Impact: those callers got 429 after
+          waiting, or at once. Check: keypool_waits_total by outcome, keypool_exhaustions_total,
+          cooldowns in GET /actuator/keypools/{{ $labels.pool }}. Fix: add keys or capacity; raise
+          max-wait (at most 60s) only if cooldowns end just after it; raise max-waiting only if the
+          rejections come from short bursts.`}}
+    {{- end }}
+    {{- end }}
     {{- with .Values.prometheusRule.additionalRules }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -35,7 +35,7 @@ class PrometheusRuleTest {
 		Promtool.Result result = Promtool.run(this.dir, "check", "rules", "rules.yaml");
 
 		assertThat(result.exitCode()).as(result.output()).isZero();
-		assertThat(result.output()).contains("SUCCESS: 3 rules found");
+		assertThat(result.output()).contains("SUCCESS: 6 rules found");
 	}
 
 	@Test
@@ -98,6 +98,126 @@ class PrometheusRuleTest {
 				      - eval_time: 30m
 				        alertname: KeypoolFailoverRateHigh
 				        exp_alerts: []
+				  - name: opus rate-limited on both keys, seen by two replicas; haiku and key-wide are not the alert
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_key_state{%1$s,instance="pod-1",key="a",state="available"}'
+				        values: '1x20'
+				      - series: 'keypool_key_state{%1$s,instance="pod-2",key="a",state="available"}'
+				        values: '1x20'
+				      - series: 'keypool_key_state{%1$s,instance="pod-1",key="b",state="available"}'
+				        values: '0x20'
+				      - series: 'keypool_key_state{%1$s,instance="pod-2",key="b",state="available"}'
+				        values: '0x20'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="a",model_class="opus"}'
+				        values: '0 0 30x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-2",key="a",model_class="opus"}'
+				        values: '0 0 30x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="b",model_class="opus"}'
+				        values: '0 0 45x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-2",key="b",model_class="opus"}'
+				        values: '0 0 45x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="a",model_class="haiku"}'
+				        values: '0 0 30x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="b",model_class="haiku"}'
+				        values: '0x20'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="a",model_class="*"}'
+				        values: '0 0 60x18'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,instance="pod-1",key="b",model_class="*"}'
+				        values: '0 0 60x18'
+				    alert_rule_test:
+				      - eval_time: 5m
+				        alertname: KeypoolModelClassCoolingOnEveryKey
+				        exp_alerts: []
+				      - eval_time: 10m
+				        alertname: KeypoolModelClassCoolingOnEveryKey
+				        exp_alerts:
+				          - exp_labels: {severity: warning, namespace: llm, pool: anthropic, model_class: opus}
+				  - name: opus cooling on one key of two
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_key_state{%1$s,key="a",state="available"}'
+				        values: '0x20'
+				      - series: 'keypool_key_state{%1$s,key="b",state="available"}'
+				        values: '1x20'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,key="a",model_class="opus"}'
+				        values: '30x20'
+				      - series: 'keypool_model_cooldown_remaining_seconds{%1$s,key="b",model_class="opus"}'
+				        values: '0x20'
+				    alert_rule_test:
+				      - eval_time: 15m
+				        alertname: KeypoolModelClassCoolingOnEveryKey
+				        exp_alerts: []
+				  - name: little opus capacity left while traffic flows; figures a key never reported are ignored
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_requests_total{%1$s,mode="pooled"}'
+				        values: '0+10x30'
+				      - series: 'keypool_ratelimit_remaining{%1$s,key="a",model_class="opus",resource="requests"}'
+				        values: '5x30'
+				      - series: 'keypool_ratelimit_limit{%1$s,key="a",model_class="opus",resource="requests"}'
+				        values: '100x30'
+				      - series: 'keypool_ratelimit_remaining{%1$s,key="b",model_class="opus",resource="requests"}'
+				        values: '4x30'
+				      - series: 'keypool_ratelimit_limit{%1$s,key="b",model_class="opus",resource="requests"}'
+				        values: '100x30'
+				      - series: 'keypool_ratelimit_remaining{%1$s,key="a",model_class="opus",resource="tokens"}'
+				        values: 'NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN'
+				      - series: 'keypool_ratelimit_limit{%1$s,key="a",model_class="opus",resource="tokens"}'
+				        values: 'NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN NaN'
+				      - series: 'keypool_ratelimit_remaining{%1$s,key="a",model_class="haiku",resource="requests"}'
+				        values: '50x30'
+				      - series: 'keypool_ratelimit_limit{%1$s,key="a",model_class="haiku",resource="requests"}'
+				        values: '100x30'
+				    alert_rule_test:
+				      - eval_time: 20m
+				        alertname: KeypoolRateLimitHeadroomLow
+				        exp_alerts:
+				          - exp_labels: {severity: warning, namespace: llm, pool: anthropic, model_class: opus, resource: requests}
+				  - name: the same figures with no traffic are stale, not an alert
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_requests_total{%1$s,mode="pooled"}'
+				        values: '10x30'
+				      - series: 'keypool_ratelimit_remaining{%1$s,key="a",model_class="opus",resource="requests"}'
+				        values: '5x30'
+				      - series: 'keypool_ratelimit_limit{%1$s,key="a",model_class="opus",resource="requests"}'
+				        values: '100x30'
+				    alert_rule_test:
+				      - eval_time: 20m
+				        alertname: KeypoolRateLimitHeadroomLow
+				        exp_alerts: []
+				  - name: half the held requests time out
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_waits_total{%1$s,outcome="served"}'
+				        values: '0+2x30'
+				      - series: 'keypool_waits_total{%1$s,outcome="timed_out"}'
+				        values: '0+1x30'
+				      - series: 'keypool_waits_total{%1$s,outcome="rejected"}'
+				        values: '0+1x30'
+				      - series: 'keypool_waits_total{%1$s,outcome="cancelled"}'
+				        values: '0x30'
+				    alert_rule_test:
+				      - eval_time: 20m
+				        alertname: KeypoolWaitsFailing
+				        exp_alerts:
+				          - exp_labels: {severity: warning, namespace: llm, pool: anthropic}
+				  - name: held requests are served, or nothing is held
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_waits_total{%1$s,outcome="served"}'
+				        values: '0+20x30'
+				      - series: 'keypool_waits_total{%1$s,outcome="timed_out"}'
+				        values: '0+1x30'
+				      - series: 'keypool_waits_total{namespace="llm",job="kp-keypool-gateway-management",pool="idle",outcome="timed_out"}'
+				        values: '0x30'
+				      - series: 'keypool_waits_total{namespace="llm",job="kp-keypool-gateway-management",pool="idle",outcome="served"}'
+				        values: '0x30'
+				    alert_rule_test:
+				      - eval_time: 20m
+				        alertname: KeypoolWaitsFailing
+				        exp_alerts: []
 				""".formatted(SERIES));
 
 		Promtool.Result result = Promtool.run(this.dir, "test", "rules", "tests.yaml");
@@ -114,7 +234,7 @@ class PrometheusRuleTest {
 			}
 		}
 
-		assertThat(expressions).hasSize(3).allSatisfy(expr ->
+		assertThat(expressions).hasSize(6).allSatisfy(expr ->
 				assertThat(DesignMetrics.usedIn(expr)).isNotEmpty().isSubsetOf(DesignMetrics.NAMES));
 	}
 
