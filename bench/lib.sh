@@ -10,6 +10,7 @@ JAR=$ROOT/target/keypool-gateway-0.1.0-SNAPSHOT.jar
 export BENCH_GATEWAY_PORT=${BENCH_GATEWAY_PORT:-18000}
 export BENCH_MANAGEMENT_PORT=${BENCH_MANAGEMENT_PORT:-18001}
 export BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-18080}
+export BENCH_NGINX_RL_PORT=${BENCH_NGINX_RL_PORT:-18081}
 export BENCH_SSE_PORT=${BENCH_SSE_PORT:-18090}
 export BENCH_TOKEN=${BENCH_TOKEN:-bench-client-token-0001}
 GATEWAY_HEAP=${BENCH_GATEWAY_HEAP:-256m}
@@ -42,7 +43,7 @@ bench_init() {
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
 	local port
-	for port in "$BENCH_GATEWAY_PORT" "$BENCH_MANAGEMENT_PORT" "$BENCH_NGINX_PORT" "$BENCH_SSE_PORT"; do
+	for port in "$BENCH_GATEWAY_PORT" "$BENCH_MANAGEMENT_PORT" "$BENCH_NGINX_PORT" "$BENCH_NGINX_RL_PORT" "$BENCH_SSE_PORT"; do
 		if ss -Htln "sport = :$port" | grep -q .; then
 			echo "port $port is in use; set BENCH_*_PORT to free ports" >&2
 			exit 1
@@ -88,7 +89,8 @@ wait_http() {
 
 start_nginx() {
 	mkdir -p "$OUT/nginx-body"
-	sed -e "s#@OUT@#$OUT#g" -e "s#@PORT@#$BENCH_NGINX_PORT#g" "$ROOT/bench/conf/nginx.conf.template" >"$OUT/nginx.conf"
+	sed -e "s#@OUT@#$OUT#g" -e "s#@PORT@#$BENCH_NGINX_PORT#g" -e "s#@RL_PORT@#$BENCH_NGINX_RL_PORT#g" \
+		"$ROOT/bench/conf/nginx.conf.template" >"$OUT/nginx.conf"
 	nginx -c "$OUT/nginx.conf" -e "$OUT/nginx-error.log" >"$OUT/nginx.out" 2>&1 &
 	STARTED_PIDS+=($!)
 	wait_http "$DIRECT/v1/messages" nginx

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark of keypool-gateway against its targets (issue 7); writes bench/RESULTS.md.
 #
-#   bench/run.sh            # about 6 minutes on 2 cores
+#   bench/run.sh            # about 7 minutes on 2 cores
 #
-# Everything runs on loopback: nginx (canned Messages API JSON), a streaming upstream, the
-# gateway jar with a KeyFailover route and the same route without the filter, wrk and a small
-# SSE client. Everything it starts is stopped when it ends, however it ends.
+# Everything runs on loopback: nginx (canned Messages API JSON, with and without Anthropic's
+# rate-limit headers), a streaming upstream, the gateway jar with a KeyFailover route and the
+# same route without the filter, routes whose pools differ only in strategy (headroom vs
+# ordered), wrk and a small SSE client. Everything it starts is stopped when it ends, however
+# it ends.
 # Knobs (environment): BENCH_SECONDS (per measured run, default 10, run twice per route,
 # alternating), BENCH_WARMUP (default 10), BENCH_CONNECTIONS (default 64), BENCH_STREAMS
 # (slow streams, default 1000), BENCH_*_PORT, BENCH_GATEWAY_HEAP (default 256m),
@@ -75,6 +77,23 @@ for round in $(seq "$ROUNDS"); do
 	wrk_run "latency-plain-$round" "$GATEWAY/plain/v1/messages" 1 1 "$SECONDS_PER_RUN"
 	wrk_run "latency-failover-$round" "$GATEWAY/v1/messages" 1 1 "$SECONDS_PER_RUN"
 done
+
+log "strategy: headroom vs ordered, $CONNECTIONS connections, ${SECONDS_PER_RUN}s x $ROUNDS per route, alternating"
+# Both routes answer with Anthropic's rate-limit headers, so every response is parsed and
+# recorded; the headroom route also orders the keys by what they reported on every request.
+wrk_run warmup-ordered "$GATEWAY/ordered/v1/messages" "$CONNECTIONS" 2 "$WARMUP"
+wrk_run warmup-headroom "$GATEWAY/headroom/v1/messages" "$CONNECTIONS" 2 "$WARMUP"
+for round in $(seq "$ROUNDS"); do
+	wrk_run "strategy-ordered-$round" "$GATEWAY/ordered/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN"
+	wrk_run "strategy-headroom-$round" "$GATEWAY/headroom/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN"
+done
+served_by() {
+	curl -s -D - -o /dev/null -X POST -H "x-api-key: $BENCH_TOKEN" -H 'content-type: application/json' \
+		-d '{"model":"claude-sonnet-4-6"}' "$GATEWAY/$1/v1/messages" | tr -d '\r' | sed -n 's/^[xX]-[kK]eypool-[kK]ey: //p'
+}
+echo "strategy_key_ordered=$(served_by ordered)" >>"$OUT/meta.properties"
+echo "strategy_key_headroom=$(served_by headroom)" >>"$OUT/meta.properties"
+log "  ordered served by $(served_by ordered), headroom by $(served_by headroom)"
 
 sse_client() {
 	java -Xmx512m -cp "$OUT/classes:$OUT/lib/*" SseClient "$@"
