@@ -45,9 +45,21 @@ def combined(prefix):
             'rounds': len(rs)}
 
 
+def cpu_us_per_request(prefix):
+    """CPU time of the proxy process (user + system, all threads) per request over all rounds, in µs."""
+    ticks, requests = 0.0, 0
+    for path in sorted(glob.glob(os.path.join(out, 'cpu-%s-*.txt' % prefix))):
+        used, per_second = open(path).read().split()
+        ticks += int(used) / int(per_second)
+        requests += load('wrk-%s.json' % os.path.basename(path)[4:-4])['requests']
+    return ticks * 1e6 / requests if requests else float('nan')
+
+
 meta = props()
 load_plain, load_failover = combined('load-plain'), combined('load-failover')
 lat_direct, lat_plain, lat_failover = combined('latency-direct'), combined('latency-plain'), combined('latency-failover')
+load_proxy, lat_proxy = combined('load-nginxproxy'), combined('latency-nginxproxy')
+cpu = {name: cpu_us_per_request('load-' + name) for name in ('plain', 'failover', 'nginxproxy')}
 sse_direct, sse_gateway, sse_slow = load('sse-direct.json'), load('sse-gateway.json'), load('sse-slow.json')
 sse_plain = load('sse-plain.json')
 live_kb = int(open(os.path.join(out, 'live-heap-streams-open.txt')).read().strip() or 0) \
@@ -79,6 +91,7 @@ added_ms = lat_failover['p50_ms'] - lat_direct['p50_ms']
 p99_ratio = load_failover['p99_ms'] / load_plain['p99_ms']
 strategy_ordered, strategy_headroom = combined('strategy-ordered'), combined('strategy-headroom')
 headroom_ratio = strategy_headroom['rps'] / strategy_ordered['rps']
+cpu_ordered, cpu_headroom = cpu_us_per_request('strategy-ordered'), cpu_us_per_request('strategy-headroom')
 first_event_ms = sse_gateway['first_event_us']['p99'] / 1000
 streams_ok = sse_slow['completed'] == sse_slow['streams'] and sse_slow['dropped'] == 0
 heap_limit_kb = 256 * 1024
@@ -95,9 +108,9 @@ targets = [
      p99_ratio <= 1.10, 'p99'),
     ('throughput, headroom strategy / ordered strategy (%d conn., rate-limit headers on every answer)'
      % int(meta['connections']),
-     '%.3f (%.0f / %.0f req/s; served by %s / %s)' % (headroom_ratio, strategy_headroom['rps'], strategy_ordered['rps'],
-                                                     meta.get('strategy_key_headroom', '?'),
-                                                     meta.get('strategy_key_ordered', '?')),
+     '%.3f (%.0f / %.0f req/s; gateway CPU %.0f / %.0f µs per request; served by %s / %s)' % (
+         headroom_ratio, strategy_headroom['rps'], strategy_ordered['rps'], cpu_headroom, cpu_ordered,
+         meta.get('strategy_key_headroom', '?'), meta.get('strategy_key_ordered', '?')),
      '>= 0.95', headroom_ratio >= 0.95, 'headroom'),
     ('first SSE event relayed after the upstream sent it (p99 of %d streams)' % sse_gateway['first_event_us']['n'],
      '%.2f ms (p50 %.2f ms)' % (first_event_ms, sse_gateway['first_event_us']['p50'] / 1000), '<= 5 ms',
@@ -137,7 +150,8 @@ WHY = {
            'buffering is left in the relay path to remove.',
     'headroom': 'Both routes get the same answers with the same rate-limit headers and parse them alike; the '
                 'headroom route also sorts the keys by what they last reported, once per request. Compare the '
-                'rounds in the raw table for the run-to-run spread before blaming the sort.',
+                'gateway CPU per request of the two (it does not depend on what else runs on the machine) and '
+                'the rounds in the raw table before blaming the sort.',
     'jmh-request': 'This work runs once per request, not per key check; the +- column shows how much the '
                    'shared machine moved it. What would close it: fewer objects per parsed header '
                    '(see bench/out/jmh.txt for B/op).',
@@ -165,8 +179,18 @@ raw = table(('run', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'), 
     fmt_run('direct to nginx, 1 conn.', lat_direct),
     fmt_run('plain route, 1 conn.', lat_plain),
     fmt_run('KeyFailover route, 1 conn.', lat_failover),
+    fmt_run('nginx proxy_pass (reference), %s conn.' % meta['connections'], load_proxy),
+    fmt_run('nginx proxy_pass (reference), 1 conn.', lat_proxy),
     fmt_run('ordered strategy, %s conn.' % meta['connections'], strategy_ordered),
     fmt_run('headroom strategy, %s conn.' % meta['connections'], strategy_headroom),
+])
+reference = table(('proxy', 'req/s (%s conn.)' % meta['connections'], 'p50 ms (1 conn.)', 'p99 ms (%s conn.)' % meta['connections'],
+                   'CPU per request (µs)', 'CPU vs nginx'), [
+    (name, '%.0f' % load['rps'], '%.3f' % lat['p50_ms'], '%.2f' % load['p99_ms'], '%.0f' % cpu[key],
+     '%.1fx' % (cpu[key] / cpu['nginxproxy']))
+    for name, key, load, lat in (('nginx `proxy_pass`, key header swapped (reference)', 'nginxproxy', load_proxy, lat_proxy),
+                                 ('gateway, plain route (no KeyFailover)', 'plain', load_plain, lat_plain),
+                                 ('gateway, KeyFailover route', 'failover', load_failover, lat_failover))
 ])
 per_round = table(('wrk run', 'req/s', 'p50 ms', 'p99 ms', 'errors'), [
     (os.path.basename(p)[4:-5], '%.0f' % (r['requests'] / (r['duration_us'] / 1e6)), '%.3f' % (r['p50_us'] / 1000),
@@ -211,6 +235,15 @@ budgets measured within the same run.
 
 {targets}
 
+## Distance to the fastest possible proxy
+
+A plain nginx reverse proxy that swaps the credential header for one key (keepalive to the same
+canned upstream, one worker) is the floor for any proxy on this machine. CPU per request is the
+proxy process's own user + system time over the throughput runs divided by the requests it served
+(the upstream, wrk and other processes are not counted).
+
+{reference}
+
 ## Notes on missed targets
 
 {notes}
@@ -220,6 +253,8 @@ budgets measured within the same run.
 - machine: {cores} cores ({cpu}), {memory}, kernel {kernel}
 - JDK: {jdk}; gateway `-Xms{heap} -Xmx{heap}`, default GC; nginx {nginx} (1 worker, canned JSON via `return 200`); {wrk}
 - load average at start {load_start}, at end {load_end} (1/5/15 min; other sessions on this machine may share its 2 cores)
+- reference proxy: a second nginx {nginx} (1 worker, `proxy_pass` with an upstream `keepalive 128`,
+  `proxy_set_header x-api-key`), measured in the same rounds as the gateway's routes
 - everything on loopback; the client sends a pool client token (`x-api-key`), so the KeyFailover route resolves
   the caller and pools the request; the plain route is the same route without `KeyFailover` (`StripPrefix=1`)
 - throughput: wrk `-t2 -c{connections}`, {rounds} x {secs} s per route, routes alternating, after a {warmup} s
@@ -247,7 +282,7 @@ budgets measured within the same run.
 {sse}
 
 {jmh}
-""".format(date=meta['date'], git=meta['git'], targets=table(('measure', 'measured', 'target', 'met?'), rows),
+""".format(reference=reference, date=meta['date'], git=meta['git'], targets=table(('measure', 'measured', 'target', 'met?'), rows),
            notes=notes, cores=meta['cores'], cpu=meta['cpu'], memory=meta['memory'], kernel=meta['kernel'],
            jdk=meta['jdk'], heap=meta['heap'], nginx=meta['nginx'], wrk=meta['wrk'], load_start=meta['load_start'],
            load_end=meta.get('load_end', '?'), connections=meta['connections'], rounds=meta['rounds'],
