@@ -2,10 +2,12 @@ package dev.keypool.demo;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 import reactor.netty.DisposableServer;
 import reactor.netty.http.server.HttpServer;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.reactive.HttpHandler;
 import org.springframework.http.server.reactive.ReactorHttpHandlerAdapter;
 import org.springframework.web.reactive.function.server.RouterFunctions;
@@ -39,8 +41,24 @@ public final class SimulatedAnthropicServer implements AutoCloseable {
 	 * {@code deltaDelay} ({@link Duration#ZERO} for none).
 	 */
 	public static SimulatedAnthropicServer start(List<SimulatedKey> keys, Duration deltaDelay) {
+		return start(keys, deltaDelay, (request, response) -> {
+		});
+	}
+
+	/**
+	 * Starts a server as {@link #start(List, Duration)} does, whose every answer also carries
+	 * the headers {@code extraHeaders} adds for the request: for instance the
+	 * {@code anthropic-ratelimit-*} figures one key reports. Called before the answer is
+	 * written, with the request's headers and the response's (still empty) ones.
+	 */
+	public static SimulatedAnthropicServer start(List<SimulatedKey> keys, Duration deltaDelay,
+			BiConsumer<HttpHeaders, HttpHeaders> extraHeaders) {
 		SimulatedAnthropicApi api = new SimulatedAnthropicApi(keys, deltaDelay);
-		HttpHandler handler = RouterFunctions.toHttpHandler(api.routes(""));
+		HttpHandler routes = RouterFunctions.toHttpHandler(api.routes(""));
+		HttpHandler handler = (request, response) -> {
+			extraHeaders.accept(request.getHeaders(), response.getHeaders());
+			return routes.handle(request, response);
+		};
 		DisposableServer server = HttpServer.create()
 			.host("127.0.0.1")
 			.port(0)
