@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -64,9 +63,11 @@ import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
  * Each (key, model class) is its own entry, shared exactly like the key-wide one; a reset of
  * a key clears every class.
  * <p>
- * The parts: {@link RedisStateScripts} (the Lua scripts, their arguments and answers, key
- * names), {@link RedisChangeSubscription} (the change messages), and this class (the local
- * view, this replica's pending changes, replay after an outage, resync and epoch handling).
+ * The parts, each readable and testable alone: {@link RedisStateScripts} (the Lua scripts,
+ * their arguments and answers, key names), {@link RedisChangeSubscription} (the change
+ * messages), {@link SlotLedger} and {@link PendingChange} (per (key, scope): what Redis
+ * confirmed and this replica's changes on top), {@link OutageReplay} (pushing the changes
+ * made during an outage, in order), and this class (writes, resync and epoch handling).
  * <p>
  * Only pool names, key ids, model classes and facts (deadlines, statuses, times) are written;
  * never a secret.
@@ -80,13 +81,15 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private final InMemoryKeyStateStore view = new InMemoryKeyStateStore();
 
-	private final ConcurrentMap<Slot, Entry> entries = new ConcurrentHashMap<>();
+	private final ConcurrentMap<Slot, SlotLedger> ledgers = new ConcurrentHashMap<>();
 
 	private final ReactiveRedisConnectionFactory connectionFactory;
 
 	private final RedisStateScripts scripts;
 
 	private final RedisChangeSubscription changes;
+
+	private final OutageReplay outageReplay;
 
 	private final RedisStateSettings settings;
 
@@ -117,6 +120,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				settings.timeout());
 		this.changes = new RedisChangeSubscription(connectionFactory, this.scripts.names().channel(),
 				settings.retryInterval(), settings.timeout());
+		this.outageReplay = new OutageReplay(this.ledgers, clock, this::send, this::confirmed);
 	}
 
 	// ---- KeyStateStore
@@ -140,13 +144,13 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	public Transition coolDown(String pool, String keyId, String modelClass, Instant until, Integer status,
 			CooldownReason reason, Instant at) {
 		return write(new Slot(pool, keyId, modelClass),
-				new Op(Kind.COOLDOWN, status, reason, until, at, this.opOrder.incrementAndGet()));
+				PendingChange.coolDown(status, reason, until, at, this.opOrder.incrementAndGet()));
 	}
 
 	@Override
 	public Transition disable(String pool, String keyId, int status, Instant at) {
 		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
-				new Op(Kind.DISABLE, status, null, null, at, this.opOrder.incrementAndGet()));
+				PendingChange.disable(status, at, this.opOrder.incrementAndGet()));
 	}
 
 	/** Resets the whole key; Redis drops its class scopes with it and tells every replica. */
@@ -154,7 +158,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	public Transition reset(String pool, String keyId) {
 		forgetScopes(pool, keyId, 0);
 		return write(new Slot(pool, keyId, ModelClasses.KEY_WIDE),
-				new Op(Kind.RESET, null, null, null, null, this.opOrder.incrementAndGet()));
+				PendingChange.reset(this.opOrder.incrementAndGet()));
 	}
 
 	/**
@@ -162,21 +166,21 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	 * {@code version} (from Redis), older news about those scopes is ignored from then on.
 	 */
 	private void forgetScopes(String pool, String keyId, long version) {
-		for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+		for (Map.Entry<Slot, SlotLedger> each : this.ledgers.entrySet()) {
 			Slot slot = each.getKey();
 			if (slot.isKeyWide() || !slot.pool().equals(pool) || !slot.keyId().equals(keyId)) {
 				continue;
 			}
-			Entry entry = each.getValue();
-			synchronized (entry) {
-				if (version != 0 && version <= entry.version) {
+			SlotLedger ledger = each.getValue();
+			synchronized (ledger) {
+				if (version != 0 && version <= ledger.version) {
 					// Redis saw this scope marked after the reset
 					continue;
 				}
-				entry.pending.removeIf((op) -> !op.inFlight);
-				entry.version = Math.max(entry.version, version);
-				entry.confirmed = KeyState.FRESH;
-				this.view.update(pool, keyId, slot.scope(), (current) -> entry.effective());
+				ledger.pending.removeIf((op) -> !op.inFlight);
+				ledger.version = Math.max(ledger.version, version);
+				ledger.confirmed = KeyState.FRESH;
+				this.view.update(pool, keyId, slot.scope(), (current) -> ledger.effective());
 			}
 		}
 	}
@@ -233,22 +237,22 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- writes
 
-	private Transition write(Slot slot, Op op) {
-		Entry entry = entry(slot);
+	private Transition write(Slot slot, PendingChange op) {
+		SlotLedger ledger = ledger(slot);
 		Transition transition;
 		boolean send;
-		synchronized (entry) {
-			entry.add(op);
+		synchronized (ledger) {
+			ledger.add(op);
 			// only once a sync has reached Redis: until then the connection may still have to be
 			// opened, which must not happen on the caller's (event-loop) thread
 			send = this.connectivity.get() == Connectivity.UP;
 			op.inFlight = send;
-			transition = this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+			transition = this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 		}
 		if (send) {
 			// otherwise the change waits for the next sync, which replays it
 			send(slot, op, Instant.ofEpochMilli(0))
-				.subscribe((result) -> confirmed(slot, entry, op, result), (ex) -> failed(slot, entry, op, ex));
+				.subscribe((result) -> confirmed(slot, ledger, op, result), (ex) -> failed(slot, ledger, op, ex));
 		}
 		return transition;
 	}
@@ -258,29 +262,29 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 	 * after the fact (on reconnect), so the cooldown runs until its deadline, not for its
 	 * full length from now.
 	 */
-	private Mono<Result> send(Slot slot, Op op, Instant replayAt) {
+	private Mono<Result> send(Slot slot, PendingChange op, Instant replayAt) {
 		String cooldownMs = "0";
 		String atMs = "0";
-		if (op.kind == Kind.COOLDOWN) {
+		if (op.kind == PendingChange.Kind.COOLDOWN) {
 			Instant from = (replayAt.toEpochMilli() > 0) ? replayAt : op.at;
 			cooldownMs = Long.toString(Math.max(0, Duration.between(from, op.until).toMillis()));
 		}
 		if (replayAt.toEpochMilli() > 0 && op.at != null) {
 			atMs = Long.toString(op.at.toEpochMilli());
 		}
-		String status = (op.kind == Kind.RESET) ? "" : Integer.toString((op.status != null) ? op.status : 0);
+		String status = (op.kind == PendingChange.Kind.RESET) ? "" : Integer.toString((op.status != null) ? op.status : 0);
 		return this.scripts.write(slot, op.kind.script, status, cooldownMs, "0", atMs,
 				(op.reason != null) ? op.reason.wireName() : "");
 	}
 
-	private void confirmed(Slot slot, Entry entry, Op op, Result result) {
-		synchronized (entry) {
-			entry.pending.remove(op);
-			KeyState remote = (op.kind == Kind.RESET) ? entry.confirmed.reset() : result.state();
-			entry.confirm(remote, result.version());
-			this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+	private void confirmed(Slot slot, SlotLedger ledger, PendingChange op, Result result) {
+		synchronized (ledger) {
+			ledger.pending.remove(op);
+			KeyState remote = (op.kind == PendingChange.Kind.RESET) ? ledger.confirmed.reset() : result.state();
+			ledger.confirm(remote, result.version());
+			this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 		}
-		if (op.kind == Kind.RESET) {
+		if (op.kind == PendingChange.Kind.RESET) {
 			forgetScopes(slot.pool(), slot.keyId(), result.version());
 		}
 		if (!result.epoch().equals(this.knownEpoch) || this.connectivity.get() == Connectivity.DOWN) {
@@ -288,18 +292,18 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 	}
 
-	private void failed(Slot slot, Entry entry, Op op, Throwable ex) {
+	private void failed(Slot slot, SlotLedger ledger, PendingChange op, Throwable ex) {
 		if (redisAnswered(ex)) {
 			// Redis is there but refused the change: keep it locally, never retry it
 			logger.warn("Redis refused the key state change {} of {}/{}: {}", op.kind.script, slot.pool(),
 					slot.keyId(), ex.toString());
-			synchronized (entry) {
-				entry.pending.remove(op);
-				entry.confirmed = op.applyTo(entry.confirmed);
+			synchronized (ledger) {
+				ledger.pending.remove(op);
+				ledger.confirmed = op.applyTo(ledger.confirmed);
 			}
 			return;
 		}
-		synchronized (entry) {
+		synchronized (ledger) {
 			op.inFlight = false;
 		}
 		markDown(ex);
@@ -313,11 +317,11 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 				: RedisStateScripts.parseState(change.disabled(), change.until(), change.status(), change.at(), change.reason());
 		Slot slot = new Slot(Objects.requireNonNull(change.pool(), "pool"), Objects.requireNonNull(change.key(), "key"),
 				RedisStateScripts.scopeOf(change.scope()));
-		Entry entry = entry(slot);
-		synchronized (entry) {
-			KeyState remote = (marked != null) ? marked : entry.confirmed.reset();
-			if (entry.confirm(remote, version)) {
-				this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+		SlotLedger ledger = ledger(slot);
+		synchronized (ledger) {
+			KeyState remote = (marked != null) ? marked : ledger.confirmed.reset();
+			if (ledger.confirm(remote, version)) {
+				this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 			}
 		}
 		if (marked == null) {
@@ -340,12 +344,10 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	/** Whether some local change is neither in Redis nor on its way there. */
 	private boolean hasWaitingChanges() {
-		for (Entry entry : this.entries.values()) {
-			synchronized (entry) {
-				for (Op op : entry.pending) {
-					if (!op.inFlight) {
-						return true;
-					}
+		for (SlotLedger ledger : this.ledgers.values()) {
+			synchronized (ledger) {
+				if (ledger.hasWaiting()) {
+					return true;
 				}
 			}
 		}
@@ -376,7 +378,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		return Mono.defer(() -> {
 			this.lastSyncNanos = System.nanoTime();
-			return replayPending().then(load()).flatMap((snapshot) -> {
+			return this.outageReplay.run().then(load()).flatMap((snapshot) -> {
 				if (snapshot.epoch().equals(this.knownEpoch)) {
 					return Mono.just(snapshot);
 				}
@@ -396,88 +398,41 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		this.knownEpoch = epoch;
 	}
 
-	/** Pushes, in order, the changes this replica made while Redis could not take them. */
-	private Mono<Void> replayPending() {
-		return Flux.defer(() -> {
-			List<Replay> replays = new ArrayList<>();
-			Instant now = this.clock.instant();
-			for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
-				Entry entry = each.getValue();
-				synchronized (entry) {
-					entry.pending.removeIf((op) -> !op.inFlight && op.kind == Kind.COOLDOWN && !op.until.isAfter(now));
-					for (Op op : entry.pending) {
-						if (!op.inFlight) {
-							replays.add(new Replay(each.getKey(), entry, op));
-						}
-					}
-				}
-			}
-			replays.sort(Comparator.comparingLong((replay) -> replay.op().order));
-			return Flux.fromIterable(replays);
-		}).concatMap(this::replay).then();
-	}
-
-	/**
-	 * Sends one waiting change. It is in flight only while its call runs, so a replay cut
-	 * short by Redis going away again leaves the rest waiting for the next one.
-	 */
-	private Mono<Result> replay(Replay replay) {
-		Op op = replay.op();
-		Entry entry = replay.entry();
-		return Mono.defer(() -> {
-			synchronized (entry) {
-				if (op.inFlight || !entry.pending.contains(op)) {
-					return Mono.empty();
-				}
-				op.inFlight = true;
-			}
-			Runnable waitAgain = () -> {
-				synchronized (entry) {
-					op.inFlight = false;
-				}
-			};
-			return send(replay.slot(), op, this.clock.instant())
-				.doOnNext((result) -> confirmed(replay.slot(), entry, op, result))
-				.doOnError((ex) -> waitAgain.run())
-				.doOnCancel(waitAgain);
-		});
-	}
-
 	/** Writes every live cooldown and disabled key this replica knows to a Redis that lost them. */
 	private Mono<Void> republishLive() {
 		return Flux.defer(() -> {
 			List<Mono<Result>> writes = new ArrayList<>();
 			Instant now = this.clock.instant();
-			for (Map.Entry<Slot, Entry> each : this.entries.entrySet()) {
+			for (Map.Entry<Slot, SlotLedger> each : this.ledgers.entrySet()) {
 				Slot slot = each.getKey();
-				Entry entry = each.getValue();
+				SlotLedger ledger = each.getValue();
 				KeyState known;
-				synchronized (entry) {
-					known = entry.confirmed;
+				synchronized (ledger) {
+					known = ledger.confirmed;
 				}
 				int status = (known.lastStatus() != null) ? known.lastStatus() : 0;
 				String at = (known.lastFailureAt() != null) ? Long.toString(known.lastFailureAt().toEpochMilli())
 						: "0";
 				String reason = (known.cooldownReason() != null) ? known.cooldownReason().wireName() : "";
 				if (known.cooldownUntil() != null && known.cooldownUntil().isAfter(now)) {
-					writes.add(republish(slot, entry, Kind.COOLDOWN, status,
+					writes.add(republish(slot, ledger, PendingChange.Kind.COOLDOWN, status,
 							Long.toString(known.cooldownUntil().toEpochMilli()), at, reason));
 				}
 				if (known.disabled() && slot.isKeyWide()) {
-					writes.add(republish(slot, entry, Kind.DISABLE, status, "0", at, reason));
+					writes.add(republish(slot, ledger, PendingChange.Kind.DISABLE, status, "0", at, reason));
 				}
 			}
 			return Flux.fromIterable(writes);
 		}).concatMap((write) -> write).then();
 	}
 
-	private Mono<Result> republish(Slot slot, Entry entry, Kind kind, int status, String untilMs, String atMs,
-			String reason) {
+	private Mono<Result> republish(Slot slot, SlotLedger ledger, PendingChange.Kind kind, int status,
+			String untilMs, String atMs, String reason) {
 		return this.scripts.write(slot, kind.script, Integer.toString(status), "0", untilMs, atMs, reason)
 			.doOnNext((result) -> {
-				synchronized (entry) {
-					if (entry.confirm(result.state(), result.version())) {
-						this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+				synchronized (ledger) {
+					if (ledger.confirm(result.state(), result.version())) {
+						this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 					}
 				}
 			});
@@ -493,24 +448,24 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		for (Map.Entry<Slot, KeyState> loaded : snapshot.states().entrySet()) {
 			Slot slot = loaded.getKey();
 			present.add(slot);
-			Entry entry = entry(slot);
-			synchronized (entry) {
-				if (entry.confirm(loaded.getValue(), snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+			SlotLedger ledger = ledger(slot);
+			synchronized (ledger) {
+				if (ledger.confirm(loaded.getValue(), snapshot.version())) {
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 				}
 			}
 		}
-		for (Map.Entry<Slot, Entry> known : this.entries.entrySet()) {
+		for (Map.Entry<Slot, SlotLedger> known : this.ledgers.entrySet()) {
 			Slot slot = known.getKey();
 			if (present.contains(slot)) {
 				continue;
 			}
-			Entry entry = known.getValue();
-			synchronized (entry) {
-				KeyState gone = (entry.confirmed.disabled() || entry.confirmed.cooldownUntil() != null)
-						? entry.confirmed.reset() : entry.confirmed;
-				if (entry.confirm(gone, snapshot.version())) {
-					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> entry.effective());
+			SlotLedger ledger = known.getValue();
+			synchronized (ledger) {
+				KeyState gone = (ledger.confirmed.disabled() || ledger.confirmed.cooldownUntil() != null)
+						? ledger.confirmed.reset() : ledger.confirmed;
+				if (ledger.confirm(gone, snapshot.version())) {
+					this.view.update(slot.pool(), slot.keyId(), slot.scope(), (current) -> ledger.effective());
 				}
 			}
 		}
@@ -586,8 +541,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	// ---- internals
 
-	private Entry entry(Slot slot) {
-		return this.entries.computeIfAbsent(slot, (ignored) -> new Entry());
+	private SlotLedger ledger(Slot slot) {
+		return this.ledgers.computeIfAbsent(slot, (ignored) -> new SlotLedger());
 	}
 
 	private enum Connectivity {
@@ -596,96 +551,5 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	}
 
-	private enum Kind {
-
-		COOLDOWN("cooldown"), DISABLE("disable"), RESET("reset");
-
-		private final String script;
-
-		Kind(String script) {
-			this.script = script;
-		}
-
-	}
-
-	/** One local change that Redis has not confirmed yet. */
-	private static final class Op {
-
-		final Kind kind;
-
-		/** The upstream status; {@code null} for a proactive mark and a reset. */
-		final Integer status;
-
-		final CooldownReason reason;
-
-		final Instant until;
-
-		final Instant at;
-
-		final long order;
-
-		/** Sent to Redis and not failed yet; guarded by the entry. */
-		boolean inFlight;
-
-		Op(Kind kind, Integer status, CooldownReason reason, Instant until, Instant at, long order) {
-			this.kind = kind;
-			this.status = status;
-			this.reason = reason;
-			this.until = until;
-			this.at = at;
-			this.order = order;
-		}
-
-		KeyState applyTo(KeyState state) {
-			return switch (this.kind) {
-				case COOLDOWN -> state.coolDown(this.until, this.status, this.reason, this.at);
-				case DISABLE -> state.disable(this.status, this.at);
-				case RESET -> state.reset();
-			};
-		}
-
-	}
-
-	/** What Redis last said about one key, and this replica's changes on top. Guarded by itself. */
-	private static final class Entry {
-
-		KeyState confirmed = KeyState.FRESH;
-
-		long version;
-
-		final List<Op> pending = new ArrayList<>(2);
-
-		KeyState effective() {
-			KeyState state = this.confirmed;
-			for (Op op : this.pending) {
-				state = op.applyTo(state);
-			}
-			return state;
-		}
-
-		/** Takes a state Redis reported at {@code version} unless a newer one is already known. */
-		boolean confirm(KeyState state, long version) {
-			if (version <= this.version) {
-				return false;
-			}
-			this.confirmed = state;
-			this.version = version;
-			return true;
-		}
-
-		/**
-		 * Queues a change. Changes waiting for Redis (not in flight) that the new one makes
-		 * pointless are dropped, so a long outage does not pile them up.
-		 */
-		void add(Op op) {
-			this.pending.removeIf((waiting) -> !waiting.inFlight && (op.kind == Kind.RESET
-					|| (waiting.kind == op.kind && (op.kind == Kind.DISABLE || !waiting.until.isAfter(op.until)))));
-			this.pending.add(op);
-		}
-
-	}
-
-	private record Replay(Slot slot, Entry entry, Op op) {
-	}
 
 }
