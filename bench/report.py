@@ -210,6 +210,18 @@ jmh_table = table(('JMH benchmark', 'ns/op', '± (99.9%)', 'B/op (gc.alloc.rate.
     (n, '%.1f' % jmh[n]['ns'], '%.1f' % jmh[n]['err'], '%.1f' % jmh[n]['alloc']) for n in sorted(jmh)
 ])
 
+WHY['headroom'] += (' In this run the gateway spent %.0f µs of CPU per request on the headroom route and %.0f µs on '
+                    'the ordered one (ratio %.3f); throughput per round was %s (headroom) and %s (ordered).' % (
+                        cpu_headroom, cpu_ordered, cpu_headroom / cpu_ordered,
+                        ' / '.join('%.0f' % (r['requests'] / (r['duration_us'] / 1e6)) for r in runs('strategy-headroom')),
+                        ' / '.join('%.0f' % (r['requests'] / (r['duration_us'] / 1e6)) for r in runs('strategy-ordered'))))
+if sse_gateway['first_event_us']['p99'] > 1.5 * sse_plain['first_event_us']['p99']:
+    WHY['sse'] = ('The KeyFailover route\'s p99 (%.1f ms) is well above the plain route\'s (%.1f ms) in this run, so '
+                  'the usual explanation (the same tail on both routes: three JVMs sharing the cores) does not '
+                  'hold here. Compare the medians (%.2f vs %.2f ms) and the load average below, and rerun on a quiet '
+                  'machine before changing the relay.' % (
+                      sse_gateway['first_event_us']['p99'] / 1000, sse_plain['first_event_us']['p99'] / 1000,
+                      sse_gateway['first_event_us']['p50'] / 1000, sse_plain['first_event_us']['p50'] / 1000))
 missed = [t for t in targets if not t[3]]
 notes = '\n'.join('- **%s**: %s' % (t[0], WHY[t[4]]) for t in missed) if missed else '- Every target was met in this run.'
 load_start, load_end = float(meta['load_start'].split()[0]), float(meta.get('load_end', '0').split()[0])
