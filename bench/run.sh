@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of keypool-gateway against its targets (issue 7); writes bench/RESULTS.md.
 #
-#   bench/run.sh            # about 7 minutes on 2 cores
+#   bench/run.sh            # 7-9 minutes on 2 cores
 #
 # Everything runs on loopback: nginx (canned Messages API JSON, with and without Anthropic's
 # rate-limit headers), a streaming upstream, the gateway jar with a KeyFailover route and the

@@ -1,6 +1,8 @@
 package dev.keypool.state;
 
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -120,7 +122,7 @@ class SlotLedgerTests {
 		ledger.add(first);
 		ledger.add(second);
 		List<PendingChange> sent = new ArrayList<>();
-		OutageReplay replay = new OutageReplay(ledgers, new dev.keypool.support.MutableClock(T.plusSeconds(1)),
+		OutageReplay replay = new OutageReplay(ledgers, Clock.fixed(T.plusSeconds(1), ZoneOffset.UTC),
 				(where, change, replayAt) -> {
 					sent.add(change);
 					return (change == first) ? Mono.just(new Result(1, "e", KeyState.FRESH))
