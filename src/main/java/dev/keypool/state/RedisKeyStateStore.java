@@ -3,9 +3,7 @@ package dev.keypool.state;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -67,7 +65,8 @@ import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
  * their arguments and answers, key names), {@link RedisChangeSubscription} (the change
  * messages), {@link SlotLedger} and {@link PendingChange} (per (key, scope): what Redis
  * confirmed and this replica's changes on top), {@link OutageReplay} (pushing the changes
- * made during an outage, in order), and this class (writes, resync and epoch handling).
+ * made during an outage, in order), {@link EpochRepublish} (what to give back to a Redis that
+ * lost the state), and this class (writes, changes from other replicas, resync, connectivity).
  * <p>
  * Only pool names, key ids, model classes and facts (deadlines, statuses, times) are written;
  * never a secret.
@@ -400,35 +399,17 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	/** Writes every live cooldown and disabled key this replica knows to a Redis that lost them. */
 	private Mono<Void> republishLive() {
-		return Flux.defer(() -> {
-			List<Mono<Result>> writes = new ArrayList<>();
-			Instant now = this.clock.instant();
-			for (Map.Entry<Slot, SlotLedger> each : this.ledgers.entrySet()) {
-				Slot slot = each.getKey();
-				SlotLedger ledger = each.getValue();
-				KeyState known;
-				synchronized (ledger) {
-					known = ledger.confirmed;
-				}
-				int status = (known.lastStatus() != null) ? known.lastStatus() : 0;
-				String at = (known.lastFailureAt() != null) ? Long.toString(known.lastFailureAt().toEpochMilli())
-						: "0";
-				String reason = (known.cooldownReason() != null) ? known.cooldownReason().wireName() : "";
-				if (known.cooldownUntil() != null && known.cooldownUntil().isAfter(now)) {
-					writes.add(republish(slot, ledger, PendingChange.Kind.COOLDOWN, status,
-							Long.toString(known.cooldownUntil().toEpochMilli()), at, reason));
-				}
-				if (known.disabled() && slot.isKeyWide()) {
-					writes.add(republish(slot, ledger, PendingChange.Kind.DISABLE, status, "0", at, reason));
-				}
-			}
-			return Flux.fromIterable(writes);
-		}).concatMap((write) -> write).then();
+		return Flux.defer(() -> Flux.fromIterable(EpochRepublish.liveFacts(this.ledgers, this.clock.instant())))
+			.concatMap(this::republish)
+			.then();
 	}
 
-	private Mono<Result> republish(Slot slot, SlotLedger ledger, PendingChange.Kind kind, int status,
-			String untilMs, String atMs, String reason) {
-		return this.scripts.write(slot, kind.script, Integer.toString(status), "0", untilMs, atMs, reason)
+	private Mono<Result> republish(EpochRepublish.Fact fact) {
+		Slot slot = fact.slot();
+		SlotLedger ledger = fact.ledger();
+		return this.scripts
+			.write(slot, fact.kind().script, Integer.toString(fact.status()), "0", Long.toString(fact.untilMs()),
+					Long.toString(fact.atMs()), fact.reason())
 			.doOnNext((result) -> {
 				synchronized (ledger) {
 					if (ledger.confirm(result.state(), result.version())) {

@@ -112,6 +112,31 @@ class SlotLedgerTests {
 	}
 
 	@Test
+	void aRedisThatLostTheStateGetsBackWhatItConfirmedThatStillHolds() {
+		Map<Slot, SlotLedger> ledgers = new LinkedHashMap<>();
+		SlotLedger running = new SlotLedger();
+		running.confirm(new KeyState(false, T.plusSeconds(60), null, null, CooldownReason.PROACTIVE), 1);
+		SlotLedger ended = new SlotLedger();
+		ended.confirm(new KeyState(false, T.plusSeconds(5), 429, T), 2);
+		SlotLedger disabled = new SlotLedger();
+		disabled.confirm(new KeyState(true, null, 401, T), 3);
+		SlotLedger waitingOnly = new SlotLedger();
+		waitingOnly.add(coolDownUntil(60));
+		ledgers.put(new Slot("p", "a", "opus"), running);
+		ledgers.put(new Slot("p", "b", "opus"), ended);
+		ledgers.put(new Slot("p", "c", ModelClasses.KEY_WIDE), disabled);
+		ledgers.put(new Slot("p", "d", ModelClasses.KEY_WIDE), waitingOnly);
+
+		List<EpochRepublish.Fact> facts = EpochRepublish.liveFacts(ledgers, T.plusSeconds(10));
+
+		assertThat(facts).extracting((fact) -> fact.slot().keyId() + " " + fact.kind() + " " + fact.status() + " "
+				+ fact.untilMs() + " " + fact.atMs() + " " + fact.reason())
+			.as("a running cooldown with its own deadline, a disabled key; not an ended cooldown, not a waiting change")
+			.containsExactly("a COOLDOWN 0 " + T.plusSeconds(60).toEpochMilli() + " 0 proactive",
+					"c DISABLE 401 0 " + T.toEpochMilli() + " ");
+	}
+
+	@Test
 	void aReplayCutShortByRedisLeavesTheRestWaitingForTheNextOne() {
 		Map<Slot, SlotLedger> ledgers = new LinkedHashMap<>();
 		SlotLedger ledger = new SlotLedger();
