@@ -1,5 +1,7 @@
 package dev.keypool.usage;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
 import io.netty.buffer.ByteBuf;
 
 import org.springframework.http.HttpHeaders;
@@ -17,6 +19,8 @@ final class ResponseMeter {
 	private final GzipInflater gzip;
 
 	private boolean failed;
+
+	private final AtomicBoolean ended = new AtomicBoolean();
 
 	private ResponseMeter(UsageScanner scanner, boolean gzip) {
 		this.scanner = scanner;
@@ -38,7 +42,7 @@ final class ResponseMeter {
 	}
 
 	void read(ByteBuf chunk) {
-		if (this.failed || !chunk.isReadable()) {
+		if (this.failed || this.ended.get() || !chunk.isReadable()) {
 			return;
 		}
 		try {
@@ -54,11 +58,21 @@ final class ResponseMeter {
 		}
 	}
 
-	/** The scanner with what was read; frees the inflater. Call once, when the body ended. */
-	UsageScanner end() {
+	/**
+	 * Ends reading and frees the inflater; {@code true} the first time only, so a response is
+	 * counted once whichever way it ends.
+	 */
+	boolean end() {
+		if (!this.ended.compareAndSet(false, true)) {
+			return false;
+		}
 		if (this.gzip != null) {
 			this.gzip.close();
 		}
+		return true;
+	}
+
+	UsageScanner scanner() {
 		return this.scanner;
 	}
 

@@ -87,12 +87,17 @@ public class UsageAccounting {
 		if (meter == null) {
 			return body;
 		}
-		return body.doOnNext(meter::read)
-			.doFinally((signal) -> request.accounting.finish(exchange, request, meter, key));
+		// Counted before the end is passed on (not in doFinally): a client that saw the last byte
+		// and sends its next request at once must find its budget already charged.
+		Runnable finish = () -> {
+			if (meter.end()) {
+				request.accounting.finish(exchange, request, meter.scanner(), key);
+			}
+		};
+		return body.doOnNext(meter::read).doOnTerminate(finish).doOnCancel(finish);
 	}
 
-	private void finish(ServerWebExchange exchange, RequestUsage request, ResponseMeter meter, String key) {
-		UsageScanner scanner = meter.end();
+	private void finish(ServerWebExchange exchange, RequestUsage request, UsageScanner scanner, String key) {
 		request.model = scanner.model();
 		if (!scanner.found()) {
 			return;
