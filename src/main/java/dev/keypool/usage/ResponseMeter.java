@@ -50,7 +50,7 @@ final class ResponseMeter {
 				this.gzip.feed(chunk.nioBuffer(chunk.readerIndex(), chunk.readableBytes()));
 			}
 			else {
-				chunk.forEachByte(chunk.readerIndex(), chunk.readableBytes(), this.scanner::next);
+				this.scanner.scan(chunk.nioBuffer(chunk.readerIndex(), chunk.readableBytes()));
 			}
 		}
 		catch (RuntimeException ex) {

@@ -120,9 +120,36 @@ public final class UsageScanner {
 
 	/** Reads the remaining bytes of {@code chunk}, leaving its position untouched. */
 	public void scan(ByteBuffer chunk) {
-		for (int i = chunk.position(); i < chunk.limit(); i++) {
-			next(chunk.get(i));
+		int end = chunk.limit();
+		int i = chunk.position();
+		while (i < end) {
+			if (this.inString && !this.escaped && this.captured == MAX_CAPTURE) {
+				i = skipStringContent(chunk, i, end);
+				if (i == end) {
+					return;
+				}
+			}
+			next(chunk.get(i++));
 		}
+	}
+
+	/**
+	 * Past the captured prefix, the rest of a long string (most of a response: the text) is
+	 * skipped in a tight loop up to the next byte that matters.
+	 */
+	private int skipStringContent(ByteBuffer chunk, int from, int end) {
+		int i = from;
+		while (i < end) {
+			byte b = chunk.get(i);
+			if (b == '"' || b == '\\' || b == '\n') {
+				break;
+			}
+			i++;
+		}
+		if (i > from) {
+			this.overflow = true;
+		}
+		return i;
 	}
 
 	/** Reads {@code length} bytes of {@code bytes} from {@code offset}. */

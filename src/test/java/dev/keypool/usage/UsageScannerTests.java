@@ -103,6 +103,20 @@ class UsageScannerTests {
 	}
 
 	@Test
+	void longStringsWithEscapedQuotesSplitAnywhereAreSkippedWithoutLosingTheUsage() {
+		String text = "a \\\"quoted\\\" usage: {\\\"input_tokens\\\": 1} ".repeat(400);
+		byte[] bytes = ("{\"content\":[{\"text\":\"" + text + "\"}],\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}")
+			.getBytes(StandardCharsets.UTF_8);
+		for (int chunk : new int[] { 1, 7, 64, 65, 1000 }) {
+			UsageScanner scanner = UsageScanner.forJson();
+			for (int offset = 0; offset < bytes.length; offset += chunk) {
+				scanner.scan(ByteBuffer.wrap(bytes, offset, Math.min(chunk, bytes.length - offset)));
+			}
+			assertThat(scanner.usage()).as("chunks of %d", chunk).isEqualTo(new TokenUsage(3, 4, 0, 0));
+		}
+	}
+
+	@Test
 	void aHugeOrNegativeNumberNeitherOverflowsNorCounts() {
 		UsageScanner scanner = scanWhole(UsageScanner.forJson(),
 				"{\"usage\":{\"input_tokens\":-5,\"output_tokens\":99999999999999999999999999}}");
