@@ -302,7 +302,14 @@ proxy process's own user + system time over the throughput runs divided by the r
            rss=(peak_rss_kb or 0) / 1024, run_seconds=meta.get('run_seconds', '?'), raw=raw, per_round=per_round,
            sse=sse_table, jmh=jmh_table)
 
+# Sections written by hand (measurements this script does not take) live below the marker.
+MARKER = '<!-- bench/report.py rewrites everything above this line and keeps everything below it -->'
+kept = ''
+if os.path.exists(results_path):
+    previous = open(results_path).read()
+    if MARKER in previous:
+        kept = '\n' + MARKER + previous.split(MARKER, 1)[1]
 with open(results_path, 'w') as f:
-    f.write(md)
+    f.write(md + kept)
 print(table(('measure', 'measured', 'target', 'met?'), rows))
 print('\nwritten to ' + results_path)

@@ -94,7 +94,7 @@ of the chart depends on (ports, probes, graceful shutdown) laid over it so they 
 {{- $config := mustMergeOverwrite (deepCopy (.Values.config | default dict)) $managed }}
 {{- $exposure := dig "management" "endpoints" "web" "exposure" "include" "" $config }}
 {{- if not $exposure }}
-{{- $_ := mustMergeOverwrite $config (dict "management" (dict "endpoints" (dict "web" (dict "exposure" (dict "include" "health,info,prometheus,keypools"))))) }}
+{{- $_ := mustMergeOverwrite $config (dict "management" (dict "endpoints" (dict "web" (dict "exposure" (dict "include" "health,info,prometheus,keypools,keypoolclients"))))) }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}

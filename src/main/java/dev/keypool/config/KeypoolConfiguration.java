@@ -9,6 +9,7 @@ import java.util.Map;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import dev.keypool.budget.ClientBudgets;
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.gateway.BufferBudget;
@@ -28,6 +29,7 @@ import dev.keypool.pool.RateLimitBook;
 import dev.keypool.pool.Scheduling;
 import dev.keypool.pool.SessionAffinity;
 import dev.keypool.provider.ProviderDialects;
+import dev.keypool.usage.UsageAccounting;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -100,7 +102,8 @@ public class KeypoolConfiguration {
 
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
-			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers) {
+			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage,
+			ClientBudgets budgets) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools.all()) {
 			Pool config = properties.pools().get(pool.name());
@@ -110,7 +113,7 @@ public class KeypoolConfiguration {
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
 		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
-				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers);
+				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers, usage, budgets);
 	}
 
 	/** Times requests held for a key to come back ({@code max-wait}). */

@@ -29,12 +29,16 @@ import org.springframework.util.unit.DataSize;
  * @param clients Callers whose token selects pooled mode.
  * @param pools Pools of provider keys by name; a route uses one with
  * {@code KeyFailover=<name>}.
+ * @param accessLog Log one structured INFO line per request on a {@code KeyFailover} route
+ * (logger {@code dev.keypool.usage.AccessLog}): client, pool, key, attempts, status, model,
+ * tokens, duration, session; never a token or secret.
  */
 @ConfigurationProperties("keypool")
 public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 		@DefaultValue("256MB") DataSize maxBufferedBytes,
 		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout, @DefaultValue Admin admin,
-		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools) {
+		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools,
+		@DefaultValue("false") boolean accessLog) {
 
 	public KeypoolProperties {
 		clients = (clients != null) ? List.copyOf(clients) : List.of();
@@ -99,14 +103,29 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 * @param id Label shown in logs and metrics, never the token.
 	 * @param token The credential the client sends as {@code x-api-key} or
 	 * {@code Authorization: Bearer}.
+	 * @param limits The client's budget; none by default.
 	 */
-	public record Client(String id, String token) {
+	public record Client(String id, String token, Limits limits) {
 
 		/** Never prints the token. */
 		@Override
 		public String toString() {
-			return "Client[id=" + this.id + "]";
+			return "Client[id=" + this.id + ", limits=" + this.limits + "]";
 		}
+
+	}
+
+	/**
+	 * A client's budget, shared by every replica when {@code keypool.state.store} is
+	 * {@code redis}. A request over any limit gets a 429 {@code rate_limit_error} and is not sent
+	 * upstream. Unset limits do not apply.
+	 *
+	 * @param requestsPerMinute Requests in any 60 seconds.
+	 * @param tokensPerMinute Tokens (input + output + cache writes) charged in the last 60
+	 * seconds; a request is refused while the client is at or over it.
+	 * @param tokensPerDay Tokens charged since 00:00 UTC.
+	 */
+	public record Limits(Long requestsPerMinute, Long tokensPerMinute, Long tokensPerDay) {
 
 	}
 

@@ -11,6 +11,7 @@ import java.util.regex.Pattern;
 import java.util.function.Supplier;
 
 import dev.keypool.config.KeypoolProperties.Client;
+import dev.keypool.config.KeypoolProperties.Limits;
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
 
@@ -33,6 +34,9 @@ public final class KeypoolPropertiesValidator {
 	private static final Pattern UNRESOLVED_PLACEHOLDER = Pattern.compile("\\$\\{([^}:]*)[^}]*}");
 
 	private static final Duration MAX_WAIT = Duration.ofSeconds(60);
+
+	/** Client ids that label callers without a client token in metrics and logs. */
+	private static final Set<String> RESERVED_CLIENT_IDS = Set.of("anonymous", "byok");
 
 	private final Set<String> knownProviders;
 
@@ -94,12 +98,31 @@ public final class KeypoolPropertiesValidator {
 			else if (!ids.add(client.id())) {
 				problems.add(path + ".id: duplicate client id '" + client.id() + "'");
 			}
+			else if (RESERVED_CLIENT_IDS.contains(client.id())) {
+				problems.add(path + ".id: '" + client.id() + "' is reserved (it labels callers without a client token)");
+			}
+			validateLimits(path + ".limits", client.limits(), problems);
 			if (isBlank(client.token())) {
 				problems.add(path + ".token: must not be blank");
 			}
 			else if (checkResolved(path + ".token", client.token(), problems) && !tokens.add(client.token())) {
 				problems.add(path + ".token: the same token is configured for another client");
 			}
+		}
+	}
+
+	private static void validateLimits(String path, Limits limits, List<String> problems) {
+		if (limits == null) {
+			return;
+		}
+		positive(path + ".requests-per-minute", limits.requestsPerMinute(), problems);
+		positive(path + ".tokens-per-minute", limits.tokensPerMinute(), problems);
+		positive(path + ".tokens-per-day", limits.tokensPerDay(), problems);
+	}
+
+	private static void positive(String path, Long limit, List<String> problems) {
+		if (limit != null && limit <= 0) {
+			problems.add(path + ": must be positive (leave it out for no limit)");
 		}
 	}
 

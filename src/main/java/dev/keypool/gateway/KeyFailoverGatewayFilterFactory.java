@@ -15,6 +15,8 @@ import org.apache.commons.logging.LogFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
+import dev.keypool.budget.BudgetDecision;
+import dev.keypool.budget.ClientBudgets;
 import dev.keypool.pool.AttemptOutcome;
 import dev.keypool.pool.CallerMode;
 import dev.keypool.pool.Exhaustion;
@@ -26,6 +28,7 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
+import dev.keypool.usage.UsageAccounting;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
@@ -98,6 +101,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final WaitTimers waitTimers;
 
+	private final UsageAccounting usage;
+
+	private final ClientBudgets budgets;
+
 	/**
 	 * @param pools the pools by name
 	 * @param callers tells pooled callers from BYOK ones
@@ -105,9 +112,12 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param bufferBudget memory shared by the bodies held for replay
 	 * @param streamIdleTimeout how long an event stream may stay silent
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
+	 * @param usage counts the tokens of relayed responses
+	 * @param budgets clients' budgets, checked before a client's request goes upstream
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers) {
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
+			UsageAccounting usage, ClientBudgets budgets) {
 		super(Config.class);
 		this.pools = Map.copyOf(pools);
 		this.callers = callers;
@@ -115,6 +125,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
 		this.waitTimers = waitTimers;
+		this.usage = usage;
+		this.budgets = budgets;
 	}
 
 	/** Timers of held requests neither fired nor cancelled yet. */
@@ -166,6 +178,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		Caller caller = this.callers.resolve(request.getHeaders());
 		KeyPool pool = binding.pool();
+		this.usage.begin(exchange, pool, caller.clientId(), caller.kind() == Caller.Kind.OWN_KEY);
 		switch (caller.kind()) {
 			case OWN_KEY -> {
 				if (!binding.byok()) {
@@ -186,7 +199,18 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordRequest(CallerMode.POOLED, caller.clientId());
-		return pooled(exchange, chain, binding);
+		return this.budgets.admit(caller.clientId())
+			.flatMap((decision) -> decision.allowed() ? pooled(exchange, chain, binding)
+					: refuse(exchange, overBudget(exchange, binding, decision)));
+	}
+
+	/** A client over its budget: nothing goes upstream; it may retry when its window frees. */
+	private static Mono<Void> overBudget(ServerWebExchange exchange, PoolBinding binding, BudgetDecision decision) {
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.TOO_MANY_REQUESTS, ErrorKind.RATE_LIMIT,
+				"client budget exceeded", (headers) -> {
+					headers.set(HttpHeaders.RETRY_AFTER, Long.toString(decision.retryAfterSeconds()));
+					headers.set(SHOULD_RETRY_HEADER, "true");
+				});
 	}
 
 	/**
@@ -518,6 +542,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			CachedBody cached = this.body;
 			String model = (cached.size() > 0) ? ModelField.find(cached::byteAt, cached.size()) : null;
 			this.modelClass = pool.modelClassOf(model);
+			UsageAccounting.modelClass(exchange, this.modelClass);
 			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
 			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
 					? session : null;

@@ -14,6 +14,7 @@ import reactor.core.publisher.SignalType;
 import reactor.netty.Connection;
 
 import dev.keypool.provider.ProviderDialect;
+import dev.keypool.usage.UsageAccounting;
 
 import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -51,7 +52,8 @@ final class ResponseRelay {
 		}
 		exchange.getAttributes().remove(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
 		ServerHttpResponse response = exchange.getResponse();
-		Flux<ByteBuf> received = connection.inbound().receive().retain();
+		Flux<ByteBuf> received = UsageAccounting.meter(exchange, connection.inbound().receive().retain(),
+				response.getHeaders().getFirst(KeyFailoverGatewayFilterFactory.KEY_HEADER));
 		Mono<Void> write = isEventStream(response)
 				? writeEventStream(response, received, connection, dialect, streamIdleTimeout)
 				: response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));

@@ -65,7 +65,10 @@ class KeypoolConfigurationValidationTests {
 			"negative max waiting | keypool.pools.main.max-waiting=-1 | keypool.pools.main.max-waiting: must not be negative",
 			"negative token threshold | keypool.pools.main.min-remaining-tokens=-5 | keypool.pools.main.min-remaining-tokens: must not be negative",
 			"blank session header | keypool.pools.main.session-header= | keypool.pools.main.session-header: must not be blank",
-			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank" })
+			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank",
+			"zero requests per minute | keypool.clients[0].limits.requests-per-minute=0 | keypool.clients[0].limits.requests-per-minute: must be positive",
+			"negative tokens per day | keypool.clients[0].limits.tokens-per-day=-1 | keypool.clients[0].limits.tokens-per-day: must be positive",
+			"reserved client id | keypool.clients[0].id=byok | keypool.clients[0].id: 'byok' is reserved" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');

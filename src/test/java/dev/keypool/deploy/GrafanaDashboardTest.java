@@ -34,6 +34,14 @@ class GrafanaDashboardTest {
 	}
 
 	@Test
+	void dashboardShowsTokensByClientAndKeyAndBudgetRejections() throws Exception {
+		List<String> titles = new ArrayList<>();
+		dashboard().get("panels").forEach(panel -> titles.add(panel.get("title").asText()));
+
+		assertThat(titles).contains("Tokens by client", "Tokens by key, cache read vs write", "Client budget rejections");
+	}
+
+	@Test
 	void dashboardShowsPerModelClassCooldownsAndCapacityLeft() throws Exception {
 		List<String> titles = new ArrayList<>();
 		dashboard().get("panels").forEach(panel -> titles.add(panel.get("title").asText()));

@@ -1,0 +1,161 @@
+package dev.keypool.budget;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+import dev.keypool.usage.CountedUsage;
+import dev.keypool.usage.UsageListener;
+
+/**
+ * Per-client budgets: checked before a client's request goes upstream, charged with the
+ * response's tokens (input + output + cache_creation) when it ends.
+ * <p>
+ * Only configured clients with at least one limit are counted; anonymous and BYOK callers
+ * have no budget. The store may be shared (Redis): when it fails or is slow, requests are
+ * allowed and one WARN a minute says so (fail-open, like the key state store); for 5 seconds
+ * after a failure the store is not asked at all, so an unreachable Redis costs one timeout per
+ * 5 seconds rather than one per request. Charges made meanwhile are lost.
+ * Rejections are counted in {@code keypool.client.budget.rejections{client,limit}}.
+ */
+public class ClientBudgets implements UsageListener {
+
+	static final String REJECTIONS = "keypool.client.budget.rejections";
+
+	private static final Log logger = LogFactory.getLog(ClientBudgets.class);
+
+	private static final long WARN_INTERVAL_MS = 60_000;
+
+	/** After a store failure, how long checks and charges skip the store instead of each waiting for its timeout. */
+	private static final long SKIP_AFTER_FAILURE_MS = 5_000;
+
+	private final Map<String, ClientLimits> limits;
+
+	private final BudgetStore store;
+
+	private final Clock clock;
+
+	private final Map<String, Counter> rejections = new LinkedHashMap<>();
+
+	private final AtomicLong lastWarning = new AtomicLong(Long.MIN_VALUE);
+
+	private volatile long skipStoreUntil = Long.MIN_VALUE;
+
+	/**
+	 * @param limits every configured client's limits, by client id, in configuration order
+	 * @param store where use is counted
+	 * @param clock for the day boundary reported by {@link #use()} and warning intervals
+	 */
+	public ClientBudgets(Map<String, ClientLimits> limits, BudgetStore store, Clock clock, MeterRegistry registry) {
+		this.limits = new LinkedHashMap<>(limits);
+		this.store = store;
+		this.clock = clock;
+		this.limits.forEach((client, clientLimits) -> {
+			if (clientLimits.any()) {
+				for (String limit : List.of(BudgetDecision.REQUESTS_PER_MINUTE, BudgetDecision.TOKENS_PER_MINUTE,
+						BudgetDecision.TOKENS_PER_DAY)) {
+					this.rejections.put(client + "/" + limit, Counter.builder(REJECTIONS)
+						.description("Requests refused with 429 because their client was over a budget limit")
+						.tag("client", client)
+						.tag("limit", limit)
+						.register(registry));
+				}
+			}
+		});
+	}
+
+	/**
+	 * Whether the client's request may go upstream; a refused request is counted in the
+	 * rejections metric. Clients without limits are allowed without touching the store.
+	 */
+	public Mono<BudgetDecision> admit(String client) {
+		ClientLimits clientLimits = this.limits.getOrDefault(client, ClientLimits.NONE);
+		if (!clientLimits.any() || storeSkipped()) {
+			return Mono.just(BudgetDecision.ALLOWED);
+		}
+		return this.store.check(client, clientLimits).onErrorResume((ex) -> {
+			warnFailOpen("check", ex);
+			return Mono.just(BudgetDecision.ALLOWED);
+		}).doOnNext((decision) -> {
+			if (!decision.allowed()) {
+				Counter counter = this.rejections.get(client + "/" + decision.limit());
+				if (counter != null) {
+					counter.increment();
+				}
+			}
+		});
+	}
+
+	/** Charges a finished response's tokens to its client, in the background. */
+	@Override
+	public void counted(CountedUsage usage) {
+		ClientLimits clientLimits = this.limits.getOrDefault(usage.client(), ClientLimits.NONE);
+		long tokens = usage.tokens().charged();
+		if (!clientLimits.any() || tokens <= 0 || storeSkipped()) {
+			return;
+		}
+		this.store.charge(usage.client(), tokens).subscribe(null, (ex) -> warnFailOpen("charge", ex));
+	}
+
+	/** Every configured client's limits and, for those with limits, use now. */
+	public Mono<List<ClientBudget>> use() {
+		Instant nextDay = LocalDate.ofInstant(this.clock.instant(), ZoneOffset.UTC)
+			.plusDays(1)
+			.atStartOfDay(ZoneOffset.UTC)
+			.toInstant();
+		return Flux.fromIterable(this.limits.entrySet())
+			.concatMap((entry) -> useOf(entry.getKey(), entry.getValue())
+				.map((use) -> new ClientBudget(entry.getKey(), entry.getValue(), use, nextDay))
+				.defaultIfEmpty(new ClientBudget(entry.getKey(), entry.getValue(), null, nextDay)))
+			.collectList();
+	}
+
+	private Mono<ClientUse> useOf(String client, ClientLimits clientLimits) {
+		if (!clientLimits.any()) {
+			return Mono.empty();
+		}
+		return this.store.use(client, clientLimits).onErrorResume((ex) -> {
+			warnFailOpen("read", ex);
+			return Mono.empty();
+		});
+	}
+
+	private boolean storeSkipped() {
+		return this.skipStoreUntil != Long.MIN_VALUE && this.clock.millis() < this.skipStoreUntil;
+	}
+
+	private void warnFailOpen(String operation, Throwable error) {
+		long now = this.clock.millis();
+		this.skipStoreUntil = now + SKIP_AFTER_FAILURE_MS;
+		long last = this.lastWarning.get();
+		if ((last == Long.MIN_VALUE || now - last >= WARN_INTERVAL_MS) && this.lastWarning.compareAndSet(last, now)) {
+			logger.warn("Client budget store unavailable (" + operation + " failed: " + error.getClass().getSimpleName()
+					+ "); allowing requests without budget checks until it is back (logged at most once a minute)");
+		}
+	}
+
+	/**
+	 * One client's budget as the endpoint shows it.
+	 *
+	 * @param client the client id
+	 * @param limits its limits
+	 * @param use its use now, {@code null} without limits or when the store cannot be read
+	 * @param dayResetsAt when the per-day count starts again (00:00 UTC)
+	 */
+	public record ClientBudget(String client, ClientLimits limits, ClientUse use, Instant dayResetsAt) {
+	}
+
+
+}

@@ -1,0 +1,115 @@
+package dev.keypool.usage;
+
+import java.time.Duration;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
+
+import dev.keypool.support.GatewayTestProperties;
+import dev.keypool.support.ScriptedUpstream;
+
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.http.MediaType;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.reactive.server.WebTestClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@code keypool.access-log=true}: one line per request with who, which key, what status and
+ * how many tokens; never the client token or a key secret, and caller-controlled values cut.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ExtendWith(OutputCaptureExtension.class)
+class AccessLogIntegrationTest {
+
+	static final String CLIENT_TOKEN = "client-token-access-log-0001";
+
+	static final String SECRET = "sk-access-log-secret-0";
+
+	static final ScriptedUpstream upstream = new ScriptedUpstream();
+
+	@DynamicPropertySource
+	static void gatewayProperties(DynamicPropertyRegistry registry) {
+		GatewayTestProperties.on(registry)
+			.client("team-l", CLIENT_TOKEN)
+			.pool("logged", "k0", SECRET)
+			.set("keypool.access-log", "true")
+			.route("logged", upstream::url, "/v1/**", "KeyFailover=logged");
+	}
+
+	@LocalServerPort
+	int port;
+
+	WebTestClient client;
+
+	@BeforeEach
+	void setUp() {
+		upstream.reset();
+		this.client = WebTestClient.bindToServer()
+			.baseUrl("http://127.0.0.1:" + this.port)
+			.responseTimeout(Duration.ofSeconds(10))
+			.build();
+	}
+
+	@AfterAll
+	static void stopUpstream() {
+		upstream.close();
+	}
+
+	@Test
+	void aPooledRequestIsLoggedWithItsClientKeyStatusTokensAndSession(CapturedOutput output) {
+		upstream.then((request, response) -> response.header("Content-Type", "application/json")
+			.sendString(Mono.just(UsageAccountingIntegrationTest.MESSAGE))
+			.then());
+
+		this.client.post()
+			.uri("/v1/messages")
+			.header("x-api-key", CLIENT_TOKEN)
+			.header("x-claude-code-session-id", "session-42")
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue("{\"model\":\"claude-opus-4-7\"}")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.returnResult();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> output.getOut().contains("access client=team-l"));
+		assertThat(output.getOut()).contains("access client=team-l pool=logged key=k0 attempts=1 status=200 "
+				+ "model=claude-opus-4-7 model_class=opus input_tokens=12 output_tokens=56 cache_read_tokens=4000 "
+				+ "cache_creation_tokens=300 duration_ms=")
+			.contains("session=session-42")
+			.doesNotContain(CLIENT_TOKEN)
+			.doesNotContain(SECRET);
+	}
+
+	@Test
+	void aRefusedRequestIsLoggedAndCallerValuesAreCut(CapturedOutput output) {
+		this.client.post()
+			.uri("/v1/messages")
+			.header("x-claude-code-session-id", "evil;[31m session " + "x".repeat(500))
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue("{\"model\":\"claude-opus-4-7\"}")
+			.exchange()
+			.expectStatus()
+			.isUnauthorized()
+			.expectBody()
+			.returnResult();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> output.getOut().contains("access client=anonymous"));
+		String line = output.getOut().lines().filter((l) -> l.contains("access client=anonymous")).findFirst().orElseThrow();
+		assertThat(line).contains("status=401").contains("key=-").contains("input_tokens=0");
+		assertThat(line.substring(line.indexOf("session=") + "session=".length())).hasSize(64)
+			.startsWith("evil__31m_session_x");
+	}
+
+}
