@@ -29,12 +29,13 @@ import org.springframework.util.unit.DataSize;
  * @param clients Callers whose token selects pooled mode.
  * @param pools Pools of provider keys by name; a route uses one with
  * {@code KeyFailover=<name>}.
+ * @param reload How pools, keys and client tokens are re-read while the gateway runs.
  */
 @ConfigurationProperties("keypool")
 public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 		@DefaultValue("256MB") DataSize maxBufferedBytes,
 		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout, @DefaultValue Admin admin,
-		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools) {
+		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools, @DefaultValue Reload reload) {
 
 	public KeypoolProperties {
 		clients = (clients != null) ? List.copyOf(clients) : List.of();
@@ -56,6 +57,17 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 			return "Admin[token=" + ((this.token == null || this.token.isEmpty()) ? "none" : "***")
 					+ ", allowUnauthenticatedWrites=" + this.allowUnauthenticatedWrites + "]";
 		}
+
+	}
+
+	/**
+	 * Live reload of {@code keypool.*}.
+	 *
+	 * @param interval How often the configuration files and config trees the gateway was
+	 * started from are checked for changes; a change re-reads the configuration. 0 turns the
+	 * check off ({@code POST /actuator/refresh} still reloads). A bare number means seconds.
+	 */
+	public record Reload(@DefaultValue("10s") @DurationUnit(ChronoUnit.SECONDS) Duration interval) {
 
 	}
 

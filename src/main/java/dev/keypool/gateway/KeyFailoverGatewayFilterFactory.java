@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.netty.handler.timeout.ReadTimeoutException;
 import org.apache.commons.logging.Log;
@@ -26,6 +27,7 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
+import dev.keypool.provider.ProviderDialect;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
@@ -86,9 +88,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
 
-	private final Map<String, PoolBinding> pools;
-
-	private final CallerResolver callers;
+	private final Supplier<PoolBindings> bindings;
 
 	private final int maxRequestBodyBytes;
 
@@ -108,13 +108,29 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
 			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers) {
+		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers);
+	}
+
+	/**
+	 * @param bindings the current pools and clients, read once per request, so a reload
+	 * applies to the next request and a request in flight keeps what it started with
+	 * @param maxRequestBody largest request body accepted, pooled or BYOK
+	 * @param bufferBudget memory shared by the bodies held for replay
+	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
+	 */
+	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
+			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers) {
 		super(Config.class);
-		this.pools = Map.copyOf(pools);
-		this.callers = callers;
+		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
 		this.waitTimers = waitTimers;
+	}
+
+	private static Supplier<PoolBindings> fixed(PoolBindings bindings) {
+		return () -> bindings;
 	}
 
 	/** Timers of held requests neither fired nor cancelled yet. */
@@ -129,27 +145,37 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	@Override
 	public GatewayFilter apply(Config config) {
-		config.validate(this.pools.keySet());
-		PoolBinding binding = this.pools.get(config.getPool());
+		config.validate(this.bindings.get().pools().keySet());
+		String poolName = config.getPool();
+		ProviderDialect dialect = this.bindings.get().pools().get(poolName).dialect();
 		return new GatewayFilter() {
 
 			@Override
 			public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
-				return KeyFailoverGatewayFilterFactory.this.filter(exchange, chain, binding);
+				PoolBindings current = KeyFailoverGatewayFilterFactory.this.bindings.get();
+				PoolBinding binding = current.pools().get(poolName);
+				if (binding == null) {
+					// the pool was removed by a reload and the route not yet refreshed
+					return refuse(exchange, GatewayErrors.write(exchange, dialect,
+							HttpStatus.SERVICE_UNAVAILABLE, ErrorKind.OVERLOADED, "pool is not configured"));
+				}
+				return KeyFailoverGatewayFilterFactory.this.filter(exchange, chain, binding, current.callers());
 			}
 
 			@Override
 			public String toString() {
-				return filterToStringCreator(KeyFailoverGatewayFilterFactory.this).append("pool", config.getPool())
-					.append("keys", binding.pool().keys().size())
-					.append("byok", binding.byok())
+				PoolBinding binding = KeyFailoverGatewayFilterFactory.this.bindings.get().pools().get(poolName);
+				return filterToStringCreator(KeyFailoverGatewayFilterFactory.this).append("pool", poolName)
+					.append("keys", (binding != null) ? binding.pool().keys().size() : 0)
+					.append("byok", (binding != null) && binding.byok())
 					.toString();
 			}
 
 		};
 	}
 
-	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			CallerResolver callers) {
 		ServerHttpRequest request = exchange.getRequest();
 		if (!RequestEdges.methodAllowed(request)) {
 			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.METHOD_NOT_ALLOWED,
@@ -164,7 +190,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		if (request.getHeaders().getContentLength() > this.maxRequestBodyBytes) {
 			return refuse(exchange, requestTooLarge(exchange, binding));
 		}
-		Caller caller = this.callers.resolve(request.getHeaders());
+		Caller caller = callers.resolve(request.getHeaders());
 		KeyPool pool = binding.pool();
 		switch (caller.kind()) {
 			case OWN_KEY -> {
@@ -173,7 +199,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 							ErrorKind.AUTHENTICATION, "invalid client token"));
 				}
 				pool.recordRequest(CallerMode.BYOK, caller.clientId());
-				return passThrough(exchange, chain, binding);
+				return passThrough(exchange, chain, binding, callers);
 			}
 			case ANONYMOUS -> {
 				if (!binding.allowAnonymous()) {
@@ -193,8 +219,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * Bring your own key: one attempt, the pool untouched, the request as it came except for
 	 * any client token it also carries, and a body of unknown length counted as it streams.
 	 */
-	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
-		ServerWebExchange forwarded = exchange.mutate().request(byokRequest(exchange.getRequest())).build();
+	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			CallerResolver callers) {
+		ServerWebExchange forwarded = exchange.mutate().request(byokRequest(exchange.getRequest(), callers)).build();
 		return chain.filter(forwarded)
 			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
 			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect(), this.streamIdleTimeout)))
@@ -205,8 +232,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			});
 	}
 
-	private ServerHttpRequest byokRequest(ServerHttpRequest request) {
-		HttpHeaders scrubbed = this.callers.withoutClientTokens(request.getHeaders());
+	private ServerHttpRequest byokRequest(ServerHttpRequest request, CallerResolver callers) {
+		HttpHeaders scrubbed = callers.withoutClientTokens(request.getHeaders());
 		boolean unknownLength = request.getHeaders().getContentLength() < 0;
 		if (scrubbed == null && !unknownLength) {
 			return request;

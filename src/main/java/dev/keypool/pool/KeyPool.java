@@ -47,6 +47,9 @@ public class KeyPool {
 	/** For each key in a group, every key of that group (itself included), in pool order. */
 	private final Map<String, List<PoolKey>> groups;
 
+	/** Where each key's facts are kept in the store: see {@link #stateId(PoolKey)}. */
+	private final Map<PoolKey, String> stateIds;
+
 	private final AtomicInteger waiting = new AtomicInteger();
 
 	private final List<KeyPoolListener> listeners = new CopyOnWriteArrayList<>();
@@ -75,6 +78,11 @@ public class KeyPool {
 			}
 		}
 		this.groups = groups(this.keys);
+		Map<PoolKey, String> stateIds = new HashMap<>();
+		for (PoolKey key : this.keys) {
+			stateIds.put(key, StateIdentity.of(name, key));
+		}
+		this.stateIds = Map.copyOf(stateIds);
 	}
 
 	private static Map<String, List<PoolKey>> groups(List<PoolKey> keys) {
@@ -130,6 +138,21 @@ public class KeyPool {
 		return this.modelClasses;
 	}
 
+	/**
+	 * The name the key's facts are stored under: its id and a fingerprint of its secret, so a
+	 * key whose secret is replaced starts with no facts, on every replica sharing the store,
+	 * while a request still holding the old secret can only mark the old one.
+	 */
+	public String stateId(PoolKey key) {
+		String stateId = this.stateIds.get(key);
+		return (stateId != null) ? stateId : StateIdentity.of(this.name, key);
+	}
+
+	/** The facts of one scope of the key; the key-wide ones for {@link ModelClasses#KEY_WIDE}. */
+	public KeyState state(PoolKey key, String modelClass) {
+		return this.store.get(this.name, stateId(key), modelClass);
+	}
+
 	public Optional<PoolKey> key(String id) {
 		for (PoolKey key : this.keys) {
 			if (key.id().equals(id)) {
@@ -181,7 +204,7 @@ public class KeyPool {
 
 	/** The key-wide facts: disabled flag and cooldowns that cover every class. */
 	public KeyState state(PoolKey key) {
-		return this.store.get(this.name, key.id());
+		return this.store.get(this.name, stateId(key));
 	}
 
 	/**
@@ -215,7 +238,7 @@ public class KeyPool {
 	public List<Cooldown> cooldowns(PoolKey key, Instant now) {
 		List<Cooldown> running = new ArrayList<>(2);
 		addIfRunning(running, ModelClasses.KEY_WIDE, state(key), now);
-		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, key.id()).entrySet()) {
+		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, stateId(key)).entrySet()) {
 			addIfRunning(running, scope.getKey(), scope.getValue(), now);
 		}
 		return running;
@@ -232,7 +255,7 @@ public class KeyPool {
 	/** The last failure that marked the key in any scope, or {@code null}. */
 	public KeyState lastFailure(PoolKey key) {
 		KeyState latest = state(key);
-		for (KeyState scope : this.store.scopes(this.name, key.id()).values()) {
+		for (KeyState scope : this.store.scopes(this.name, stateId(key)).values()) {
 			if (scope.lastFailureAt() != null
 					&& (latest.lastFailureAt() == null || !scope.lastFailureAt().isBefore(latest.lastFailureAt()))) {
 				latest = scope;
@@ -247,11 +270,10 @@ public class KeyPool {
 	}
 
 	boolean isAvailable(PoolKey key, String modelClass, Instant now) {
-		if (!this.store.get(this.name, key.id()).isAvailableAt(now)) {
+		if (!state(key).isAvailableAt(now)) {
 			return false;
 		}
-		return ModelClasses.KEY_WIDE.equals(modelClass)
-				|| this.store.get(this.name, key.id(), modelClass).isAvailableAt(now);
+		return ModelClasses.KEY_WIDE.equals(modelClass) || state(key, modelClass).isAvailableAt(now);
 	}
 
 	/** Marks the whole key (and its group) cooling down for {@code cooldown}; a later deadline wins. */
@@ -314,7 +336,7 @@ public class KeyPool {
 			Instant now) {
 		String why = (status != null) ? Integer.toString(status) : reason.wireName();
 		for (PoolKey member : this.groups.getOrDefault(key.id(), List.of(key))) {
-			publish(member, this.store.coolDown(this.name, member.id(), modelClass, until, status, reason, now), why,
+			publish(member, this.store.coolDown(this.name, stateId(member), modelClass, until, status, reason, now), why,
 					now, modelClass);
 		}
 	}
@@ -322,14 +344,14 @@ public class KeyPool {
 	/** Disables the key until it is reset. */
 	public void disable(PoolKey key, int status) {
 		Instant now = this.clock.instant();
-		publish(key, this.store.disable(this.name, key.id(), status, now), Integer.toString(status), now);
+		publish(key, this.store.disable(this.name, stateId(key), status, now), Integer.toString(status), now);
 	}
 
 	/** Makes the key available again, for every class; forgets the limits it reported. */
 	public void reset(PoolKey key) {
 		Instant now = this.clock.instant();
 		this.scheduling.rateLimits().forget(key.id());
-		publish(key, this.store.reset(this.name, key.id()), "reset", now);
+		publish(key, this.store.reset(this.name, stateId(key)), "reset", now);
 	}
 
 	/** Why no key is left for a request without a model. */
@@ -353,7 +375,7 @@ public class KeyPool {
 			}
 			Duration wait = state.cooldownRemainingAt(now);
 			if (!keyWide) {
-				Duration scoped = this.store.get(this.name, key.id(), modelClass).cooldownRemainingAt(now);
+				Duration scoped = state(key, modelClass).cooldownRemainingAt(now);
 				wait = (scoped.compareTo(wait) > 0) ? scoped : wait;
 			}
 			if (soonest == null || wait.compareTo(soonest) < 0) {
