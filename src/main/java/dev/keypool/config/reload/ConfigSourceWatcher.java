@@ -21,6 +21,8 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.cloud.context.environment.EnvironmentChangeEvent;
+import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.EnumerablePropertySource;
@@ -42,7 +44,7 @@ import org.springframework.util.StringUtils;
  * {@code ..} are kubelet's bookkeeping and are skipped, as Spring's config tree skips them.
  * The digest is kept in memory only and the contents are never logged.
  */
-public class ConfigSourceWatcher implements SmartLifecycle {
+public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<EnvironmentChangeEvent> {
 
 	private static final Logger logger = LoggerFactory.getLogger(ConfigSourceWatcher.class);
 
@@ -59,6 +61,9 @@ public class ConfigSourceWatcher implements SmartLifecycle {
 	private final Duration interval;
 
 	private volatile byte[] lastDigest;
+
+	/** Set while this watcher's own refresh runs; guarded by {@code this}. */
+	private boolean refreshing;
 
 	private volatile ScheduledExecutorService scheduler;
 
@@ -147,8 +152,27 @@ public class ConfigSourceWatcher implements SmartLifecycle {
 		}
 		this.lastDigest = digest;
 		logger.info("A configuration file changed: reloading the configuration");
-		this.refresh.run();
+		this.refreshing = true;
+		try {
+			this.refresh.run();
+		}
+		finally {
+			this.refreshing = false;
+		}
 		return true;
+	}
+
+	/**
+	 * A refresh from elsewhere ({@code POST /actuator/refresh}) read the files as they were
+	 * then, which the last digest may not describe: the next look refreshes once more, so a
+	 * file put back to its earlier content is not missed. Nothing is counted if it is unchanged.
+	 */
+	@Override
+	public void onApplicationEvent(EnvironmentChangeEvent event) {
+		if (Thread.holdsLock(this) && this.refreshing) {
+			return;
+		}
+		this.lastDigest = null;
 	}
 
 	private byte[] digest() {
