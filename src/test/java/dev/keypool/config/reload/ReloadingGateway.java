@@ -87,6 +87,10 @@ final class ReloadingGateway implements AutoCloseable {
 		return this.context.getBean(KeypoolReloader.class);
 	}
 
+	dev.keypool.pool.KeyStateStore.StoreHealth storeHealth() {
+		return this.context.getBean(dev.keypool.pool.KeyStateStore.class).health();
+	}
+
 	KeyPool pool() {
 		return this.context.getBean(KeyPools.class).get("test").orElseThrow();
 	}
