@@ -40,7 +40,10 @@ import dev.keypool.pool.WaitOutcome;
  * Key pool metrics, in the style of resilience4j's circuit-breaker metrics: gauges read the
  * live key state (one 1/0 series per state), counters are driven by the pool's events.
  * Every series for a configured key, attempt outcome, failover reason, exhaustion outcome
- * and known caller exists from startup, so dashboards and alerts see zeros, not gaps.
+ * and known caller exists from startup, so dashboards and alerts see zeros, not gaps. After
+ * the pools are replaced (a configuration reload), the series of added keys, pools and clients
+ * are registered and those of removed ones removed, so no stale series stays behind; gauges
+ * look the key up by name on every scrape, so a key with a new secret reports its new state.
  * <p>
  * Tags are bounded: pool names, key ids and client ids come from configuration; the other
  * tag values are enums. Never a secret, a token, a path or a request id.

@@ -129,7 +129,7 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 		for (String problem : problems) {
 			logger.error("Configuration reload refused: {}", problem);
 		}
-		logger.error("Configuration reload refused with {} problem(s): the running configuration stays",
+		logger.warn("Configuration reload refused with {} problem(s): the running configuration stays",
 				problems.size());
 		this.refused.incrementAndGet();
 		return Outcome.REFUSED;

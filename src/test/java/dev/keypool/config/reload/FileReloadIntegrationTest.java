@@ -209,6 +209,19 @@ class FileReloadIntegrationTest {
 		assertThat(gateway.scrape()).containsPattern("keypool_config_reloads_total\\{outcome=\"refused\"} [1-9]");
 	}
 
+	@Test
+	void aFileSpringCannotParseIsRefusedWithoutQuotingIt(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+
+		ReloadingGateway.write(file, "keypool:\n  admin:\n    token: [" + K2 + "\n  pools: {{{\n");
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).contains("Configuration reload refused: the configuration could not be read")
+			.doesNotContain(K2);
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+	}
+
 	static String keys(String... idsAndSecrets) {
 		StringBuilder yaml = new StringBuilder();
 		for (int i = 0; i < idsAndSecrets.length; i += 2) {
