@@ -60,7 +60,7 @@ class FileReloadIntegrationTest {
 		directory = Files.createTempDirectory("keypool-reload");
 		file = directory.resolve("keypool.yaml");
 		ReloadingGateway.write(file, config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0, "k1", K1)));
-		gateway = ReloadingGateway.start(upstream.url(),
+		gateway = ReloadingGateway.start(null,
 				Map.of("spring.config.additional-location", "file:" + file.toAbsolutePath()));
 	}
 
@@ -210,6 +210,30 @@ class FileReloadIntegrationTest {
 	}
 
 	@Test
+	void aPoolAddedWithItsRouteServesAfterTheReload() {
+		assertThat(gateway.postTo("/batch/v1/messages", TEAM_A).status()).as("no such route yet").isEqualTo(404);
+
+		ReloadingGateway.write(file, config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0, "k1", K1), """
+				    batch:
+				      byok: false
+				      keys:
+				        - id: b0
+				          secret: "%s"
+				""".formatted(K2), """
+				  - id: batch
+				    uri: %s
+				    predicates: [Path=/batch/v1/**]
+				    filters: [StripPrefix=1, KeyFailover=batch]
+				""".formatted(upstream.url())));
+		assertThat(gateway.checkFiles()).isTrue();
+
+		Response batch = gateway.postTo("/batch/v1/messages", TEAM_A);
+		assertThat(batch.status()).isEqualTo(200);
+		assertThat(batch.servedBy()).isEqualTo("b0");
+		assertThat(upstream.secrets()).containsExactly(K2);
+	}
+
+	@Test
 	void aFileSpringCannotParseIsRefusedWithoutQuotingIt(CapturedOutput output) {
 		long refusedBefore = gateway.reloader().refused();
 
@@ -232,6 +256,11 @@ class FileReloadIntegrationTest {
 	}
 
 	static String config(String adminToken, String teamAToken, String keys) {
+		return config(adminToken, teamAToken, keys, "", "");
+	}
+
+	/** The configuration with pool {@code test} and its route, and more pools and routes. */
+	static String config(String adminToken, String teamAToken, String keys, String morePools, String moreRoutes) {
 		return """
 				keypool:
 				  admin:
@@ -245,7 +274,13 @@ class FileReloadIntegrationTest {
 				    test:
 				      byok: false
 				      keys:
-				%s""".formatted(adminToken, teamAToken, TEAM_B, keys);
+				%s%s
+				spring.cloud.gateway.server.webflux.routes:
+				  - id: test
+				    uri: %s
+				    predicates: [Path=/v1/**]
+				    filters: [KeyFailover=test]
+				%s""".formatted(adminToken, teamAToken, TEAM_B, keys, morePools, upstream.url(), moreRoutes);
 	}
 
 }

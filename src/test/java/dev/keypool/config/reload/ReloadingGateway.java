@@ -45,19 +45,22 @@ final class ReloadingGateway implements AutoCloseable {
 	}
 
 	/**
-	 * @param upstreamUrl where route {@code test} ({@code /v1/**}, {@code KeyFailover=test}) goes
+	 * @param upstreamUrl where route {@code test} ({@code /v1/**}, {@code KeyFailover=test}) goes;
+	 * {@code null} when the routes come from the configuration file
 	 * @param extra further settings, e.g. the configuration location
 	 */
 	static ReloadingGateway start(String upstreamUrl, Map<String, String> extra) {
 		Map<String, String> properties = new LinkedHashMap<>();
+		if (upstreamUrl != null) {
+			properties.put("spring.cloud.gateway.server.webflux.routes[0].id", "test");
+			properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", upstreamUrl);
+			properties.put("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/v1/**");
+			properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailover=test");
+		}
 		properties.put("server.port", "0");
 		properties.put("management.server.port", "0");
 		properties.put("spring.main.banner-mode", "off");
 		properties.put("keypool.reload.interval", "1h");
-		properties.put("spring.cloud.gateway.server.webflux.routes[0].id", "test");
-		properties.put("spring.cloud.gateway.server.webflux.routes[0].uri", upstreamUrl);
-		properties.put("spring.cloud.gateway.server.webflux.routes[0].predicates[0]", "Path=/v1/**");
-		properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailover=test");
 		properties.putAll(extra);
 		String[] args = properties.entrySet()
 			.stream()
@@ -110,7 +113,11 @@ final class ReloadingGateway implements AutoCloseable {
 
 	/** A pooled {@code POST /v1/messages} with the client token as {@code x-api-key}. */
 	Response post(String clientToken, String... headers) {
-		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + "/v1/messages"))
+		return postTo("/v1/messages", clientToken, headers);
+	}
+
+	Response postTo(String path, String clientToken, String... headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path))
 			.timeout(Duration.ofSeconds(20))
 			.header("Content-Type", "application/json")
 			.header("x-api-key", clientToken)
