@@ -10,7 +10,8 @@ final class DesignMetrics {
 	static final Set<String> NAMES = Set.of("keypool_key_state", "keypool_key_cooldown_remaining_seconds",
 			"keypool_upstream_attempts_total", "keypool_failovers_total", "keypool_exhaustions_total",
 			"keypool_requests_total", "keypool_model_cooldown_remaining_seconds", "keypool_ratelimit_remaining",
-			"keypool_ratelimit_limit", "keypool_proactive_cooldowns_total", "keypool_waits_total");
+			"keypool_ratelimit_limit", "keypool_proactive_cooldowns_total", "keypool_waits_total",
+			"keypool_config_reloads_total");
 
 	private static final Pattern METRIC = Pattern.compile("\\bkeypool_[a-z_]+");
 
