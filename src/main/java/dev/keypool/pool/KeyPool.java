@@ -42,7 +42,7 @@ public class KeyPool {
 
 	private final Scheduling scheduling;
 
-	private final ModelClasses modelClasses = new ModelClasses();
+	private final ModelClasses modelClasses;
 
 	/** For each key in a group, every key of that group (itself included), in pool order. */
 	private final Map<String, List<PoolKey>> groups;
@@ -50,7 +50,7 @@ public class KeyPool {
 	/** Where each key's facts are kept in the store: see {@link #stateId(PoolKey)}. */
 	private final Map<PoolKey, String> stateIds;
 
-	private final AtomicInteger waiting = new AtomicInteger();
+	private final AtomicInteger waiting;
 
 	private final List<KeyPoolListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -61,6 +61,13 @@ public class KeyPool {
 
 	public KeyPool(String name, String provider, List<PoolKey> keys, FailoverPolicy policy, KeyStateStore store,
 			Clock clock, Scheduling scheduling) {
+		this(name, provider, keys, policy, store, clock, scheduling, new ModelClasses(), new AtomicInteger());
+	}
+
+	private KeyPool(String name, String provider, List<PoolKey> keys, FailoverPolicy policy, KeyStateStore store,
+			Clock clock, Scheduling scheduling, ModelClasses modelClasses, AtomicInteger waiting) {
+		this.modelClasses = modelClasses;
+		this.waiting = waiting;
 		this.name = Objects.requireNonNull(name, "name");
 		this.provider = Objects.requireNonNull(provider, "provider");
 		this.keys = List.copyOf(keys);
@@ -99,6 +106,17 @@ public class KeyPool {
 			}
 		}
 		return Map.copyOf(byKey);
+	}
+
+	/**
+	 * The same pool with other keys, for a reload that changed only the keys: the new pool
+	 * shares this one's scheduling (strategy, sticky sessions, reported limits), model classes
+	 * and places of held requests, so nothing but the keys changes for its callers. Listeners
+	 * are not carried over: the registry adds them to the new pool.
+	 */
+	public KeyPool withKeys(List<PoolKey> keys) {
+		return new KeyPool(this.name, this.provider, keys, this.policy, this.store, this.clock, this.scheduling,
+				this.modelClasses, this.waiting);
 	}
 
 	public String name() {

@@ -1,5 +1,7 @@
 package dev.keypool.config.reload;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.RecordComponent;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.keypool.config.KeypoolConfiguration;
 import dev.keypool.config.KeypoolProperties;
+import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.PoolKey;
@@ -39,10 +42,12 @@ import org.springframework.core.env.ConfigurableEnvironment;
  * whole: the running one keeps serving and each problem is logged as one ERROR line naming
  * the property, never a value.
  * <p>
- * Keys are matched by id. A pool whose configuration is unchanged is kept as it is; a changed
- * pool is built anew, and its keys find their state again in the store when their id and
- * secret are the same (the state is stored per id and secret fingerprint). The state of a
- * key that is gone, or whose secret changed, is dropped from the store.
+ * Keys are matched by id. A pool whose configuration is unchanged is kept as it is; a pool
+ * whose keys alone changed keeps its sessions, reported limits and model classes
+ * ({@link KeyPool#withKeys}); any other changed pool is built anew. Either way its keys find
+ * their state again in the store when their id and secret are the same (the state is stored
+ * per id and secret fingerprint). The state of a key that is gone, or whose secret changed,
+ * is dropped from the store.
  */
 public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEvent> {
 
@@ -147,6 +152,11 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 				return;
 			}
 			KeyPool built = KeypoolConfiguration.toKeyPool(name, config, this.store, this.clock);
+			if (previous != null && sameExceptKeys(config, running.pools().get(name))) {
+				// only keys changed: keep the pool's sessions, reported limits and model classes
+				built = previous.withKeys(built.keys());
+				forgetReportsOfReplacedKeys(previous, built);
+			}
 			pools.add(built);
 			changes.compare(previous, built);
 		});
@@ -155,6 +165,41 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 		forgetStaleState(before, pools);
 		warnAboutRestartOnly(running, next);
 		logger.info("Configuration reloaded: {}", changes.describe(running, next));
+	}
+
+	/**
+	 * Whether two pool configurations differ in their keys at most. Every record component but
+	 * {@code keys} is compared, so a setting added to a pool later counts without a change here.
+	 */
+	static boolean sameExceptKeys(Pool a, Pool b) {
+		if (a == null || b == null) {
+			return false;
+		}
+		for (RecordComponent component : Pool.class.getRecordComponents()) {
+			if (component.getName().equals("keys")) {
+				continue;
+			}
+			try {
+				Method accessor = component.getAccessor();
+				if (!Objects.equals(accessor.invoke(a), accessor.invoke(b))) {
+					return false;
+				}
+			}
+			catch (ReflectiveOperationException ex) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/** What a removed key or an old secret reported is not true of the new one. */
+	private static void forgetReportsOfReplacedKeys(KeyPool previous, KeyPool next) {
+		for (PoolKey old : previous.keys()) {
+			PoolKey now = next.key(old.id()).orElse(null);
+			if (now == null || !previous.stateId(old).equals(next.stateId(now))) {
+				previous.scheduling().rateLimits().forget(old.id());
+			}
+		}
 	}
 
 	/** Drops the stored state of every key (by id and secret) that the new pools no longer have. */
