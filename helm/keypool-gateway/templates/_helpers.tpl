@@ -224,6 +224,27 @@ Metric names and labels are the ones docs/contract.md (Metrics) lists.
           DELETE /actuator/keypools/{{ $labels.pool }}/{{ $labels.key }} with the admin token.`}}
     {{- end }}
     {{- end }}
+    {{- with $alerts.configReloadRefused }}
+    {{- if .enabled }}
+    - alert: KeypoolConfigReloadRefused
+      expr: |-
+        sum by (namespace, pod) (
+          increase(keypool_config_reloads_total{ {{- $sel -}} {{- if $sel }},{{ end -}} outcome="refused"}[15m])
+        ) > 0
+      for: {{ .for }}
+      labels:
+        severity: {{ .severity }}
+        {{- with $labels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      annotations:
+        summary: {{`A configuration reload was refused on {{ $labels.pod }}`}}
+        description: >-
+          {{`{{ $labels.pod }} in {{ $labels.namespace }} refused a new configuration and keeps serving
+          the previous one, so a key or token rotation did not take effect there. Its log has one
+          ERROR line per bad property ("Configuration reload refused: ...").`}}
+    {{- end }}
+    {{- end }}
     {{- with $alerts.failoverRateHigh }}
     {{- if .enabled }}
     - alert: KeypoolFailoverRateHigh

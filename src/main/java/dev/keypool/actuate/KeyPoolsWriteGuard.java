@@ -21,10 +21,12 @@ import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 
 /**
- * Guards writes to the {@code keypools} endpoint on the management server. With an admin
- * token configured, a write needs {@code Authorization: Bearer <token>} (compared in
- * constant time), else 401. Without one, writes are refused with 403 unless unauthenticated
- * writes are explicitly allowed. Reads ({@code GET}, {@code HEAD}) always pass.
+ * Guards writes to the {@code keypools} endpoint (and the other guarded endpoints, such as
+ * {@code refresh}) on the management server. With an admin token configured, a write needs
+ * {@code Authorization: Bearer <token>} (compared in constant time), else 401. Without one,
+ * writes are refused with 403 unless unauthenticated writes are explicitly allowed. Reads
+ * ({@code GET}, {@code HEAD}) always pass. The token is read on every write, so a reloaded
+ * one applies at once.
  * <p>
  * Actuator operations cannot read request headers, hence a filter in front of them.
  */
@@ -32,11 +34,9 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 
 	private static final String BEARER = "Bearer ";
 
-	private final Supplier<String> endpointPath;
+	private final Supplier<List<String>> endpointPaths;
 
-	private final byte[] tokenDigest;
-
-	private final boolean allowUnauthenticatedWrites;
+	private final Supplier<AdminAccess> access;
 
 	/**
 	 * @param endpointPath the path of the endpoint ({@code /actuator/keypools}), resolved
@@ -45,9 +45,21 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 	 * @param allowUnauthenticatedWrites whether writes pass when no token is configured
 	 */
 	public KeyPoolsWriteGuard(Supplier<String> endpointPath, String token, boolean allowUnauthenticatedWrites) {
-		this.endpointPath = endpointPath;
-		this.tokenDigest = (token != null && !token.isBlank()) ? sha256(token) : null;
-		this.allowUnauthenticatedWrites = allowUnauthenticatedWrites;
+		this(() -> List.of(endpointPath.get()), constant(AdminAccess.of(token, allowUnauthenticatedWrites)));
+	}
+
+	private static Supplier<AdminAccess> constant(AdminAccess access) {
+		return () -> access;
+	}
+
+	/**
+	 * @param endpointPaths the paths of the guarded endpoints ({@code /actuator/keypools},
+	 * {@code /actuator/refresh}), resolved lazily because endpoint discovery may not have run yet
+	 * @param access the admin token and policy in force, read on every write
+	 */
+	public KeyPoolsWriteGuard(Supplier<List<String>> endpointPaths, Supplier<AdminAccess> access) {
+		this.endpointPaths = endpointPaths;
+		this.access = access;
 	}
 
 	@Override
@@ -60,11 +72,12 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 		if (!isWrite(exchange)) {
 			return chain.filter(exchange);
 		}
-		if (this.tokenDigest == null) {
-			return this.allowUnauthenticatedWrites ? chain.filter(exchange) : refuse(exchange, HttpStatus.FORBIDDEN,
-					"forbidden", "keypools writes are disabled: no keypool.admin.token is configured");
+		AdminAccess access = this.access.get();
+		if (access.tokenDigest() == null) {
+			return access.allowUnauthenticatedWrites() ? chain.filter(exchange) : refuse(exchange,
+					HttpStatus.FORBIDDEN, "forbidden", "keypools writes are disabled: no keypool.admin.token is configured");
 		}
-		if (!presentsToken(exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION))) {
+		if (!presentsToken(access, exchange.getRequest().getHeaders().getFirst(HttpHeaders.AUTHORIZATION))) {
 			exchange.getResponse().getHeaders().set(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
 			return refuse(exchange, HttpStatus.UNAUTHORIZED, "unauthorized",
 					"keypools writes need Authorization: Bearer with the keypool.admin.token");
@@ -78,8 +91,13 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 			return false;
 		}
 		List<String> path = segments(exchange.getRequest().getPath().pathWithinApplication());
-		List<String> endpoint = segments(PathContainer.parsePath(this.endpointPath.get()));
-		return path.size() >= endpoint.size() && path.subList(0, endpoint.size()).equals(endpoint);
+		for (String endpointPath : this.endpointPaths.get()) {
+			List<String> endpoint = segments(PathContainer.parsePath(endpointPath));
+			if (path.size() >= endpoint.size() && path.subList(0, endpoint.size()).equals(endpoint)) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**
@@ -97,12 +115,12 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 		return segments;
 	}
 
-	private boolean presentsToken(String authorization) {
+	private static boolean presentsToken(AdminAccess access, String authorization) {
 		if (authorization == null || !authorization.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
 			return false;
 		}
 		// Digests have a fixed length, so the comparison time says nothing about the token.
-		return MessageDigest.isEqual(this.tokenDigest, sha256(authorization.substring(BEARER.length()).trim()));
+		return MessageDigest.isEqual(access.tokenDigest(), sha256(authorization.substring(BEARER.length()).trim()));
 	}
 
 	private static Mono<Void> refuse(ServerWebExchange exchange, HttpStatus status, String error, String message) {
@@ -121,6 +139,25 @@ public class KeyPoolsWriteGuard implements WebFilter, Ordered {
 		catch (NoSuchAlgorithmException ex) {
 			throw new IllegalStateException("SHA-256 is required of every JVM", ex);
 		}
+	}
+
+	/**
+	 * Who may write: the digest of the admin token ({@code null} when none is configured) and
+	 * whether writes pass without one. Holds no token, only its digest.
+	 */
+	public record AdminAccess(byte[] tokenDigest, boolean allowUnauthenticatedWrites) {
+
+		public static AdminAccess of(String token, boolean allowUnauthenticatedWrites) {
+			return new AdminAccess((token != null && !token.isBlank()) ? sha256(token) : null,
+					allowUnauthenticatedWrites);
+		}
+
+		@Override
+		public String toString() {
+			return "AdminAccess[token=" + ((this.tokenDigest != null) ? "***" : "none")
+					+ ", allowUnauthenticatedWrites=" + this.allowUnauthenticatedWrites + "]";
+		}
+
 	}
 
 }

@@ -1,9 +1,7 @@
 package dev.keypool.config;
 
-import java.util.List;
-
+import dev.keypool.config.reload.LiveKeypool;
 import dev.keypool.metrics.KeyPoolMetrics;
-import dev.keypool.pool.KeyPools;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -15,10 +13,11 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class KeyPoolMetricsConfiguration {
 
+	/** Follows reloads: series of added keys and clients appear, those of removed ones go. */
 	@Bean
-	KeyPoolMetrics keyPoolMetrics(KeyPools pools, KeypoolProperties properties) {
-		List<String> clientIds = properties.clients().stream().map(KeypoolProperties.Client::id).toList();
-		return new KeyPoolMetrics(pools, clientIds);
+	KeyPoolMetrics keyPoolMetrics(LiveKeypool live) {
+		return new KeyPoolMetrics(live.pools(),
+				() -> live.properties().clients().stream().map(KeypoolProperties.Client::id).toList());
 	}
 
 }

@@ -2,6 +2,7 @@ package dev.keypool.config;
 
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,11 +13,13 @@ import org.apache.commons.logging.LogFactory;
 import dev.keypool.budget.ClientBudgets;
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.config.reload.LiveKeypool;
 import dev.keypool.gateway.BufferBudget;
 import dev.keypool.gateway.CallerResolver;
 import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
 import dev.keypool.gateway.ObservationOnCancelFilter;
 import dev.keypool.gateway.PoolBinding;
+import dev.keypool.gateway.PoolBindings;
 import dev.keypool.gateway.PooledRequestHeadersFilter;
 import dev.keypool.gateway.WaitTimers;
 import dev.keypool.pool.FailoverPolicy;
@@ -34,6 +37,7 @@ import dev.keypool.usage.UsageAccounting;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.gateway.config.GatewayProperties;
+import org.springframework.cloud.gateway.route.RouteDefinition;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -74,10 +78,7 @@ public class KeypoolConfiguration {
 	@Bean
 	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
 			KeyStateStore store, Clock clock, Environment environment) {
-		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names(),
-				() -> NoPoolsExplanation.explain(environment));
-		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
-		problems.addAll(validator.validate(properties, gateway.getRoutes()));
+		List<String> problems = problems(properties, gateway.getRoutes(), dialects, environment);
 		if (!problems.isEmpty()) {
 			throw new InvalidKeypoolConfigurationException(problems);
 		}
@@ -88,10 +89,24 @@ public class KeypoolConfiguration {
 			logger.warn("Routes under spring.cloud.gateway.routes are ignored by this Spring Cloud Gateway version: "
 					+ "move them to spring.cloud.gateway.server.webflux.routes");
 		}
-		validator.warnings(properties, gateway.getRoutes()).forEach(logger::warn);
+		new KeypoolPropertiesValidator(dialects.names()).warnings(properties, gateway.getRoutes())
+			.forEach(logger::warn);
 		List<KeyPool> pools = new ArrayList<>();
 		properties.pools().forEach((name, pool) -> pools.add(toKeyPool(name, pool, store, clock)));
 		return new KeyPools(pools);
+	}
+
+	/**
+	 * Everything wrong with the configuration, one line per property, naming it and never a
+	 * value; empty when it can run. Used at startup and for every reload.
+	 */
+	public static List<String> problems(KeypoolProperties properties, List<RouteDefinition> routes,
+			ProviderDialects dialects, Environment environment) {
+		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names(),
+				() -> NoPoolsExplanation.explain(environment));
+		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
+		problems.addAll(validator.validate(properties, routes));
+		return problems;
 	}
 
 	/** Takes the pools only to be created after the configuration was checked. */
@@ -100,20 +115,26 @@ public class KeypoolConfiguration {
 		return new BufferBudget(properties.maxBufferedBytes().toBytes());
 	}
 
+	/** Serves the pools and clients of the configuration in force, see {@link LiveKeypool}. */
 	@Bean
-	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
-			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage,
-			ClientBudgets budgets) {
+	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, LiveKeypool live,
+			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets) {
+		return new KeyFailoverGatewayFilterFactory(live::bindings, properties.maxRequestBody(), bufferBudget,
+				properties.streamIdleTimeout(), waitTimers, usage, budgets);
+	}
+
+	/** What the {@code KeyFailover} filter needs of one configuration: pools and client tokens. */
+	public static PoolBindings poolBindings(KeypoolProperties properties, Collection<KeyPool> pools,
+			ProviderDialects dialects) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
-		for (KeyPool pool : pools.all()) {
+		for (KeyPool pool : pools) {
 			Pool config = properties.pools().get(pool.name());
 			bindings.put(pool.name(), new PoolBinding(pool, dialects.get(pool.provider()).orElseThrow(),
 					config.byok(), config.allowAnonymous()));
 		}
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
-		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
-				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers, usage, budgets);
+		return new PoolBindings(bindings, new CallerResolver(tokensByClientId));
 	}
 
 	/** Times requests held for a key to come back ({@code max-wait}). */
@@ -132,7 +153,8 @@ public class KeypoolConfiguration {
 		return new PooledRequestHeadersFilter();
 	}
 
-	private static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
+	/** Builds one pool from its configuration; at startup and for a pool a reload changed. */
+	public static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
 		List<PoolKey> keys = new ArrayList<>();
 		for (Key key : pool.keys()) {
 			keys.add(new PoolKey(key.id(), key.secret(), key.group()));

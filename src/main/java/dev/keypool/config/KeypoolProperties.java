@@ -32,13 +32,14 @@ import org.springframework.util.unit.DataSize;
  * @param accessLog Log one structured INFO line per request on a {@code KeyFailover} route
  * (logger {@code dev.keypool.usage.AccessLog}): client, pool, key, attempts, status, model,
  * tokens, duration, session; never a token or secret.
+ * @param reload How pools, keys and client tokens are re-read while the gateway runs.
  */
 @ConfigurationProperties("keypool")
 public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 		@DefaultValue("256MB") DataSize maxBufferedBytes,
 		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout, @DefaultValue Admin admin,
 		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools,
-		@DefaultValue("false") boolean accessLog) {
+		@DefaultValue("false") boolean accessLog, @DefaultValue Reload reload) {
 
 	public KeypoolProperties {
 		clients = (clients != null) ? List.copyOf(clients) : List.of();
@@ -60,6 +61,17 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 			return "Admin[token=" + ((this.token == null || this.token.isEmpty()) ? "none" : "***")
 					+ ", allowUnauthenticatedWrites=" + this.allowUnauthenticatedWrites + "]";
 		}
+
+	}
+
+	/**
+	 * Live reload of {@code keypool.*}.
+	 *
+	 * @param interval How often the configuration files and config trees the gateway was
+	 * started from are checked for changes; a change re-reads the configuration. 0 turns the
+	 * check off ({@code POST /actuator/refresh} still reloads). A bare number means seconds.
+	 */
+	public record Reload(@DefaultValue("10s") @DurationUnit(ChronoUnit.SECONDS) Duration interval) {
 
 	}
 

@@ -79,6 +79,10 @@ public final class KeypoolPropertiesValidator {
 		if (properties.streamIdleTimeout() == null || !positive(properties.streamIdleTimeout())) {
 			problems.add("keypool.stream-idle-timeout: must be a positive duration such as 120s");
 		}
+		if (properties.reload() == null || properties.reload().interval() == null
+				|| properties.reload().interval().isNegative()) {
+			problems.add("keypool.reload.interval: must be a duration such as 10s, or 0 for off");
+		}
 		checkResolved("keypool.admin.token", properties.admin().token(), problems);
 		validateClients(properties.clients(), problems);
 		properties.pools().forEach((name, pool) -> validatePool(name, pool, problems));

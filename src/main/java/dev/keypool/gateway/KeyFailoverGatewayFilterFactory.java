@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.netty.handler.timeout.ReadTimeoutException;
 import org.apache.commons.logging.Log;
@@ -28,6 +29,7 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
+import dev.keypool.provider.ProviderDialect;
 import dev.keypool.usage.UsageAccounting;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
@@ -89,9 +91,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
 
-	private final Map<String, PoolBinding> pools;
-
-	private final CallerResolver callers;
+	private final Supplier<PoolBindings> bindings;
 
 	private final int maxRequestBodyBytes;
 
@@ -118,15 +118,35 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
 			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
 			UsageAccounting usage, ClientBudgets budgets) {
+		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers, usage,
+				budgets);
+	}
+
+	/**
+	 * @param bindings the current pools and clients, read once per request, so a reload
+	 * applies to the next request and a request in flight keeps what it started with
+	 * @param maxRequestBody largest request body accepted, pooled or BYOK
+	 * @param bufferBudget memory shared by the bodies held for replay
+	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
+	 * @param usage counts the tokens of relayed responses
+	 * @param budgets clients' budgets, checked before a client's request goes upstream
+	 */
+	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
+			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers, UsageAccounting usage,
+			ClientBudgets budgets) {
 		super(Config.class);
-		this.pools = Map.copyOf(pools);
-		this.callers = callers;
+		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
 		this.waitTimers = waitTimers;
 		this.usage = usage;
 		this.budgets = budgets;
+	}
+
+	private static Supplier<PoolBindings> fixed(PoolBindings bindings) {
+		return () -> bindings;
 	}
 
 	/** Timers of held requests neither fired nor cancelled yet. */
@@ -141,27 +161,37 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	@Override
 	public GatewayFilter apply(Config config) {
-		config.validate(this.pools.keySet());
-		PoolBinding binding = this.pools.get(config.getPool());
+		config.validate(this.bindings.get().pools().keySet());
+		String poolName = config.getPool();
+		ProviderDialect dialect = this.bindings.get().pools().get(poolName).dialect();
 		return new GatewayFilter() {
 
 			@Override
 			public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
-				return KeyFailoverGatewayFilterFactory.this.filter(exchange, chain, binding);
+				PoolBindings current = KeyFailoverGatewayFilterFactory.this.bindings.get();
+				PoolBinding binding = current.pools().get(poolName);
+				if (binding == null) {
+					// the pool was removed by a reload and the route not yet refreshed
+					return refuse(exchange, GatewayErrors.write(exchange, dialect,
+							HttpStatus.SERVICE_UNAVAILABLE, ErrorKind.OVERLOADED, "pool is not configured"));
+				}
+				return KeyFailoverGatewayFilterFactory.this.filter(exchange, chain, binding, current.callers());
 			}
 
 			@Override
 			public String toString() {
-				return filterToStringCreator(KeyFailoverGatewayFilterFactory.this).append("pool", config.getPool())
-					.append("keys", binding.pool().keys().size())
-					.append("byok", binding.byok())
+				PoolBinding binding = KeyFailoverGatewayFilterFactory.this.bindings.get().pools().get(poolName);
+				return filterToStringCreator(KeyFailoverGatewayFilterFactory.this).append("pool", poolName)
+					.append("keys", (binding != null) ? binding.pool().keys().size() : 0)
+					.append("byok", (binding != null) && binding.byok())
 					.toString();
 			}
 
 		};
 	}
 
-	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+	private Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			CallerResolver callers) {
 		ServerHttpRequest request = exchange.getRequest();
 		if (!RequestEdges.methodAllowed(request)) {
 			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.METHOD_NOT_ALLOWED,
@@ -176,7 +206,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		if (request.getHeaders().getContentLength() > this.maxRequestBodyBytes) {
 			return refuse(exchange, requestTooLarge(exchange, binding));
 		}
-		Caller caller = this.callers.resolve(request.getHeaders());
+		Caller caller = callers.resolve(request.getHeaders());
 		KeyPool pool = binding.pool();
 		this.usage.begin(exchange, pool, caller.clientId(), caller.kind() == Caller.Kind.OWN_KEY);
 		switch (caller.kind()) {
@@ -186,7 +216,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 							ErrorKind.AUTHENTICATION, "invalid client token"));
 				}
 				pool.recordRequest(CallerMode.BYOK, caller.clientId());
-				return passThrough(exchange, chain, binding);
+				return passThrough(exchange, chain, binding, callers);
 			}
 			case ANONYMOUS -> {
 				if (!binding.allowAnonymous()) {
@@ -217,8 +247,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * Bring your own key: one attempt, the pool untouched, the request as it came except for
 	 * any client token it also carries, and a body of unknown length counted as it streams.
 	 */
-	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
-		ServerWebExchange forwarded = exchange.mutate().request(byokRequest(exchange.getRequest())).build();
+	private Mono<Void> passThrough(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			CallerResolver callers) {
+		ServerWebExchange forwarded = exchange.mutate().request(byokRequest(exchange.getRequest(), callers)).build();
 		return chain.filter(forwarded)
 			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
 			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect(), this.streamIdleTimeout)))
@@ -229,8 +260,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			});
 	}
 
-	private ServerHttpRequest byokRequest(ServerHttpRequest request) {
-		HttpHeaders scrubbed = this.callers.withoutClientTokens(request.getHeaders());
+	private ServerHttpRequest byokRequest(ServerHttpRequest request, CallerResolver callers) {
+		HttpHeaders scrubbed = callers.withoutClientTokens(request.getHeaders());
 		boolean unknownLength = request.getHeaders().getContentLength() < 0;
 		if (scrubbed == null && !unknownLength) {
 			return request;

@@ -63,6 +63,15 @@ public class InMemoryKeyStateStore implements KeyStateStore {
 		return update(pool, keyId, KeyState::reset);
 	}
 
+	@Override
+	public void forget(String pool, String keyId) {
+		clearScopes(pool, keyId);
+		ConcurrentMap<String, KeyState> keys = this.pools.get(pool);
+		if (keys != null) {
+			keys.remove(keyId);
+		}
+	}
+
 	/** Forgets every class scope of the key. */
 	public void clearScopes(String pool, String keyId) {
 		ConcurrentMap<String, ConcurrentMap<String, KeyState>> keys = this.scoped.get(pool);

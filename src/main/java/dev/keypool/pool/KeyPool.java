@@ -42,12 +42,15 @@ public class KeyPool {
 
 	private final Scheduling scheduling;
 
-	private final ModelClasses modelClasses = new ModelClasses();
+	private final ModelClasses modelClasses;
 
 	/** For each key in a group, every key of that group (itself included), in pool order. */
 	private final Map<String, List<PoolKey>> groups;
 
-	private final AtomicInteger waiting = new AtomicInteger();
+	/** Where each key's facts are kept in the store: see {@link #stateId(PoolKey)}. */
+	private final Map<PoolKey, String> stateIds;
+
+	private final AtomicInteger waiting;
 
 	private final List<KeyPoolListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -58,6 +61,13 @@ public class KeyPool {
 
 	public KeyPool(String name, String provider, List<PoolKey> keys, FailoverPolicy policy, KeyStateStore store,
 			Clock clock, Scheduling scheduling) {
+		this(name, provider, keys, policy, store, clock, scheduling, new ModelClasses(), new AtomicInteger());
+	}
+
+	private KeyPool(String name, String provider, List<PoolKey> keys, FailoverPolicy policy, KeyStateStore store,
+			Clock clock, Scheduling scheduling, ModelClasses modelClasses, AtomicInteger waiting) {
+		this.modelClasses = modelClasses;
+		this.waiting = waiting;
 		this.name = Objects.requireNonNull(name, "name");
 		this.provider = Objects.requireNonNull(provider, "provider");
 		this.keys = List.copyOf(keys);
@@ -75,6 +85,11 @@ public class KeyPool {
 			}
 		}
 		this.groups = groups(this.keys);
+		Map<PoolKey, String> stateIds = new HashMap<>();
+		for (PoolKey key : this.keys) {
+			stateIds.put(key, StateIdentity.of(name, key));
+		}
+		this.stateIds = Map.copyOf(stateIds);
 	}
 
 	private static Map<String, List<PoolKey>> groups(List<PoolKey> keys) {
@@ -91,6 +106,17 @@ public class KeyPool {
 			}
 		}
 		return Map.copyOf(byKey);
+	}
+
+	/**
+	 * The same pool with other keys, for a reload that changed only the keys: the new pool
+	 * shares this one's scheduling (strategy, sticky sessions, reported limits), model classes
+	 * and places of held requests, so nothing but the keys changes for its callers. Listeners
+	 * are not carried over: the registry adds them to the new pool.
+	 */
+	public KeyPool withKeys(List<PoolKey> keys) {
+		return new KeyPool(this.name, this.provider, keys, this.policy, this.store, this.clock, this.scheduling,
+				this.modelClasses, this.waiting);
 	}
 
 	public String name() {
@@ -128,6 +154,21 @@ public class KeyPool {
 
 	public ModelClasses modelClasses() {
 		return this.modelClasses;
+	}
+
+	/**
+	 * The name the key's facts are stored under: its id and a fingerprint of its secret, so a
+	 * key whose secret is replaced starts with no facts, on every replica sharing the store,
+	 * while a request still holding the old secret can only mark the old one.
+	 */
+	public String stateId(PoolKey key) {
+		String stateId = this.stateIds.get(key);
+		return (stateId != null) ? stateId : StateIdentity.of(this.name, key);
+	}
+
+	/** The facts of one scope of the key; the key-wide ones for {@link ModelClasses#KEY_WIDE}. */
+	public KeyState state(PoolKey key, String modelClass) {
+		return this.store.get(this.name, stateId(key), modelClass);
 	}
 
 	public Optional<PoolKey> key(String id) {
@@ -181,7 +222,7 @@ public class KeyPool {
 
 	/** The key-wide facts: disabled flag and cooldowns that cover every class. */
 	public KeyState state(PoolKey key) {
-		return this.store.get(this.name, key.id());
+		return this.store.get(this.name, stateId(key));
 	}
 
 	/**
@@ -242,7 +283,7 @@ public class KeyPool {
 	public List<Cooldown> cooldowns(PoolKey key, Instant now) {
 		List<Cooldown> running = new ArrayList<>(2);
 		addIfRunning(running, ModelClasses.KEY_WIDE, state(key), now);
-		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, key.id()).entrySet()) {
+		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, stateId(key)).entrySet()) {
 			addIfRunning(running, scope.getKey(), scope.getValue(), now);
 		}
 		return running;
@@ -267,7 +308,7 @@ public class KeyPool {
 	/** The last failure that marked the key in any scope, or {@code null}. */
 	public KeyState lastFailure(PoolKey key) {
 		KeyState latest = state(key);
-		for (KeyState scope : this.store.scopes(this.name, key.id()).values()) {
+		for (KeyState scope : this.store.scopes(this.name, stateId(key)).values()) {
 			if (scope.lastFailureAt() != null
 					&& (latest.lastFailureAt() == null || !scope.lastFailureAt().isBefore(latest.lastFailureAt()))) {
 				latest = scope;
@@ -282,11 +323,10 @@ public class KeyPool {
 	}
 
 	boolean isAvailable(PoolKey key, String modelClass, Instant now) {
-		if (!this.store.get(this.name, key.id()).isAvailableAt(now)) {
+		if (!state(key).isAvailableAt(now)) {
 			return false;
 		}
-		return ModelClasses.KEY_WIDE.equals(modelClass)
-				|| this.store.get(this.name, key.id(), modelClass).isAvailableAt(now);
+		return ModelClasses.KEY_WIDE.equals(modelClass) || state(key, modelClass).isAvailableAt(now);
 	}
 
 	/** Marks the whole key (and its group) cooling down for {@code cooldown}; a later deadline wins. */
@@ -349,7 +389,7 @@ public class KeyPool {
 			Instant now) {
 		String why = (status != null) ? Integer.toString(status) : reason.wireName();
 		for (PoolKey member : this.groups.getOrDefault(key.id(), List.of(key))) {
-			publish(member, this.store.coolDown(this.name, member.id(), modelClass, until, status, reason, now), why,
+			publish(member, this.store.coolDown(this.name, stateId(member), modelClass, until, status, reason, now), why,
 					now, modelClass);
 		}
 	}
@@ -357,14 +397,14 @@ public class KeyPool {
 	/** Disables the key until it is reset. */
 	public void disable(PoolKey key, int status) {
 		Instant now = this.clock.instant();
-		publish(key, this.store.disable(this.name, key.id(), status, now), Integer.toString(status), now);
+		publish(key, this.store.disable(this.name, stateId(key), status, now), Integer.toString(status), now);
 	}
 
 	/** Makes the key available again, for every class; forgets the limits it reported. */
 	public void reset(PoolKey key) {
 		Instant now = this.clock.instant();
 		this.scheduling.rateLimits().forget(key.id());
-		publish(key, this.store.reset(this.name, key.id()), "reset", now);
+		publish(key, this.store.reset(this.name, stateId(key)), "reset", now);
 	}
 
 	/** Why no key is left for a request without a model. */
@@ -388,7 +428,7 @@ public class KeyPool {
 			}
 			Duration wait = state.cooldownRemainingAt(now);
 			if (!keyWide) {
-				Duration scoped = this.store.get(this.name, key.id(), modelClass).cooldownRemainingAt(now);
+				Duration scoped = state(key, modelClass).cooldownRemainingAt(now);
 				wait = (scoped.compareTo(wait) > 0) ? scoped : wait;
 			}
 			if (soonest == null || wait.compareTo(soonest) < 0) {

@@ -48,6 +48,14 @@ public interface KeyStateStore {
 	/** Makes the key available again in every scope; returns the key-wide transition. */
 	Transition reset(String pool, String keyId);
 
+	/**
+	 * Drops every fact of a key that is no longer configured (removed, or its secret
+	 * replaced): nothing of it stays behind. A shared store removes it for every replica.
+	 */
+	default void forget(String pool, String keyId) {
+		reset(pool, keyId);
+	}
+
 	/** A store that is not in memory says what it is and whether it can reach its backend. */
 	default StoreHealth health() {
 		return new StoreHealth("memory", true);

@@ -59,6 +59,7 @@ class KeypoolConfigurationValidationTests {
 			"min cooldown above the default | keypool.pools.main.min-cooldown=2m | keypool.pools.main.min-cooldown: 120s is above default-cooldown (60s)",
 			"buffer budget below the body limit | keypool.max-buffered-bytes=1MB | keypool.max-buffered-bytes: must be at least keypool.max-request-body",
 			"zero stream idle timeout | keypool.stream-idle-timeout=0 | keypool.stream-idle-timeout: must be a positive duration",
+			"negative reload interval | keypool.reload.interval=-1s | keypool.reload.interval: must be a duration such as 10s, or 0 for off",
 			"unknown strategy | keypool.pools.main.strategy=fastest | keypool.pools.main.strategy: unknown strategy 'fastest'",
 			"max wait over a minute | keypool.pools.main.max-wait=90s | keypool.pools.main.max-wait: must be at most 60s",
 			"negative max wait | keypool.pools.main.max-wait=-1s | keypool.pools.main.max-wait: must not be negative",

@@ -6,6 +6,8 @@ import java.util.Map;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,14 +17,70 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ChartSecretsTest {
 
 	@Test
-	void existingSecretReplacesTheChartsSecretAsThePodsEnvironment() {
+	void existingSecretReplacesTheChartsSecretAsTheMountedConfigTree() {
 		Chart.Rendered chart = Chart.render(Map.of("secrets.existingSecret", "team-keys"));
-		Container gateway = chart.gatewayContainer();
 
 		assertThat(chart.all(Secret.class)).isEmpty();
-		assertThat(gateway.getEnvFrom()).anySatisfy(from -> assertThat(from.getSecretRef().getName()).isEqualTo("team-keys"));
-		assertThat(chart.deployment().getSpec().getTemplate().getMetadata().getAnnotations())
-			.doesNotContainKey("checksum/secret");
+		assertThat(secretsVolume(chart).getSecret().getSecretName()).isEqualTo("team-keys");
+	}
+
+	/**
+	 * kubelet updates a mounted Secret in place (never a subPath mount), Spring reads the
+	 * directory as a config tree, and no environment variable shadows it: so a rotated Secret
+	 * reaches the running pods, which reload it.
+	 */
+	@Test
+	void theSecretIsMountedAsAConfigTreeAndNotAsEnvironmentVariables() {
+		Chart.Rendered chart = Chart.renderDefaults();
+		Container gateway = chart.gatewayContainer();
+
+		VolumeMount mount = gateway.getVolumeMounts()
+			.stream()
+			.filter((candidate) -> candidate.getName().equals(secretsVolume(chart).getName()))
+			.findFirst()
+			.orElseThrow();
+		assertThat(mount.getMountPath()).isEqualTo("/etc/keypool/secrets");
+		assertThat(mount.getSubPath()).isNull();
+		assertThat(mount.getReadOnly()).isTrue();
+		assertThat(secretsVolume(chart).getSecret().getSecretName()).isEqualTo(Chart.FULLNAME);
+		assertThat(gateway.getEnv()).anySatisfy(env -> {
+			assertThat(env.getName()).isEqualTo("SPRING_CONFIG_IMPORT");
+			assertThat(env.getValue()).isEqualTo("optional:configtree:/etc/keypool/secrets/");
+		});
+		assertThat(gateway.getEnvFrom()).isEmpty();
+	}
+
+	@Test
+	void aChangedSecretDoesNotRollThePods() {
+		String before = podTemplate(Chart.renderDefaults());
+		String after = podTemplate(Chart.render(Map.of("secrets.env.ANTHROPIC_KEY_PRIMARY", "sk-ant-rotated-0002")));
+
+		assertThat(after).isEqualTo(before);
+	}
+
+	@Test
+	void withoutRollOnConfigChangeAChangedConfigDoesNotRollThePodsEither() {
+		String before = podTemplate(Chart.render(Map.of("rollOnConfigChange", false)));
+		String after = podTemplate(Chart.render(
+				Map.of("rollOnConfigChange", false, "config.keypool.pools.anthropic.default-cooldown", "30s")));
+
+		assertThat(after).isEqualTo(before);
+	}
+
+	private static String podTemplate(Chart.Rendered chart) {
+		return String.valueOf(chart.deployment().getSpec().getTemplate());
+	}
+
+	private static Volume secretsVolume(Chart.Rendered chart) {
+		return chart.deployment()
+			.getSpec()
+			.getTemplate()
+			.getSpec()
+			.getVolumes()
+			.stream()
+			.filter((volume) -> volume.getSecret() != null)
+			.findFirst()
+			.orElseThrow();
 	}
 
 	@Test

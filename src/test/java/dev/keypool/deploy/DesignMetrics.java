@@ -11,7 +11,7 @@ final class DesignMetrics {
 			"keypool_upstream_attempts_total", "keypool_failovers_total", "keypool_exhaustions_total",
 			"keypool_requests_total", "keypool_model_cooldown_remaining_seconds", "keypool_ratelimit_remaining",
 			"keypool_ratelimit_limit", "keypool_proactive_cooldowns_total", "keypool_waits_total",
-			"keypool_tokens_total", "keypool_client_budget_rejections_total");
+			"keypool_tokens_total", "keypool_client_budget_rejections_total", "keypool_config_reloads_total");
 
 	private static final Pattern METRIC = Pattern.compile("\\bkeypool_[a-z_]+");
 

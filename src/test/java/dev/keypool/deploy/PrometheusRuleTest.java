@@ -35,7 +35,7 @@ class PrometheusRuleTest {
 		Promtool.Result result = Promtool.run(this.dir, "check", "rules", "rules.yaml");
 
 		assertThat(result.exitCode()).as(result.output()).isZero();
-		assertThat(result.output()).contains("SUCCESS: 6 rules found");
+		assertThat(result.output()).contains("SUCCESS: 7 rules found");
 	}
 
 	@Test
@@ -87,6 +87,24 @@ class PrometheusRuleTest {
 				        alertname: KeypoolFailoverRateHigh
 				        exp_alerts:
 				          - exp_labels: {severity: warning, namespace: llm, pool: anthropic}
+				  - name: a pod refuses a reload, then applies the fixed one
+				    interval: 1m
+				    input_series:
+				      - series: 'keypool_config_reloads_total{%1$s,pod="kp-0",outcome="refused"}'
+				        values: '0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1'
+				      - series: 'keypool_config_reloads_total{%1$s,pod="kp-0",outcome="applied"}'
+				        values: '0+1x24'
+				    alert_rule_test:
+				      - eval_time: 1m
+				        alertname: KeypoolConfigReloadRefused
+				        exp_alerts: []
+				      - eval_time: 5m
+				        alertname: KeypoolConfigReloadRefused
+				        exp_alerts:
+				          - exp_labels: {severity: warning, namespace: llm, pod: kp-0}
+				      - eval_time: 24m
+				        alertname: KeypoolConfigReloadRefused
+				        exp_alerts: []
 				  - name: an occasional failover
 				    interval: 1m
 				    input_series:
@@ -234,7 +252,7 @@ class PrometheusRuleTest {
 			}
 		}
 
-		assertThat(expressions).hasSize(6).allSatisfy(expr ->
+		assertThat(expressions).hasSize(7).allSatisfy(expr ->
 				assertThat(DesignMetrics.usedIn(expr)).isNotEmpty().isSubsetOf(DesignMetrics.NAMES));
 	}
 

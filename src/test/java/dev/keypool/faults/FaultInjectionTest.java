@@ -318,7 +318,7 @@ class FaultInjectionTest {
 				}
 			}
 			// every request asks for a Sonnet model: rate limits cool the (key, sonnet) scope
-			KeyState state = pool.store().get(pool.name(), key.id(), pool.modelClassOf("claude-sonnet-4-6"));
+			KeyState state = pool.state(key, pool.modelClassOf("claude-sonnet-4-6"));
 			if (pool.state(key).disabled() != disabled || !java.util.Objects.equals(state.cooldownUntil(), until)) {
 				problems.add("round " + round + ", key " + key.id() + ": expected disabled=" + disabled
 						+ " cooldownUntil=" + until + ", pool has " + state);

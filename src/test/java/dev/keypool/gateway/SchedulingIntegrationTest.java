@@ -268,7 +268,7 @@ class SchedulingIntegrationTest {
 		}
 
 		assertThat(pool.modelClasses().named()).hasSizeLessThanOrEqualTo(16);
-		assertThat(pool.store().scopes("sched", "k0")).hasSizeLessThanOrEqualTo(17);
+		assertThat(pool.store().scopes("sched", pool.stateId(pool.key("k0").orElseThrow()))).hasSizeLessThanOrEqualTo(17);
 		String scrape = new String(WebTestClient.bindToServer()
 			.baseUrl("http://127.0.0.1:" + this.managementPort)
 			.build()

@@ -116,7 +116,7 @@ class TwoGatewaysSharingRedisIntegrationTest {
 		secretsSeen();
 		KeyPool poolB = pool(gatewayB);
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> !poolB.store().get(poolB.name(), "k0", "sonnet").isAvailableAt(java.time.Instant.now()));
+			.until(() -> !poolB.state(poolB.key("k0").orElseThrow(), "sonnet").isAvailableAt(java.time.Instant.now()));
 
 		EntityExchangeResult<byte[]> sonnetOnB = post(gatewayB);
 		EntityExchangeResult<byte[]> haikuOnB = post(gatewayB,

@@ -1,0 +1,277 @@
+package dev.keypool.config.reload;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitOption;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.cloud.context.environment.EnvironmentChangeEvent;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.core.env.ConfigurableEnvironment;
+import org.springframework.core.env.EnumerablePropertySource;
+import org.springframework.core.env.PropertySource;
+import org.springframework.util.StringUtils;
+
+/**
+ * Notices when a configuration file or config tree the gateway was started from changes, and
+ * then has the environment refreshed. Watched: every file and directory named by
+ * {@code spring.config.import} (including {@code configtree:} directories),
+ * {@code spring.config.additional-location} and {@code spring.config.location}; classpath
+ * locations never change and are not watched.
+ * <p>
+ * Every {@code keypool.reload.interval} the watcher digests the content of those files (a
+ * directory: every file under it, following symbolic links). Comparing content rather than
+ * modification times makes a Kubernetes Secret update visible however kubelet performs it:
+ * it writes a new timestamped directory and swaps the {@code ..data} link to it, so the
+ * files' own links never change, only what they lead to. Entries whose name starts with
+ * {@code ..} are kubelet's bookkeeping and are skipped, as Spring's config tree skips them.
+ * The digest is kept in memory only and the contents are never logged.
+ */
+public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<EnvironmentChangeEvent> {
+
+	private static final Logger logger = LoggerFactory.getLogger(ConfigSourceWatcher.class);
+
+	private static final List<String> LOCATION_PROPERTIES = List.of("spring.config.import",
+			"spring.config.additional-location", "spring.config.location");
+
+	/** Deep enough for a config tree of nested names; a configuration is not a file system. */
+	private static final int MAX_DEPTH = 4;
+
+	private final List<Path> watched;
+
+	private final Runnable refresh;
+
+	private final Duration interval;
+
+	private volatile byte[] lastDigest;
+
+	/** Set while this watcher's own refresh runs; guarded by {@code this}. */
+	private boolean refreshing;
+
+	private volatile ScheduledExecutorService scheduler;
+
+	/**
+	 * @param watched the files and directories to watch
+	 * @param refresh refreshes the environment (Spring Cloud's {@code ContextRefresher})
+	 * @param interval how often to look; zero for never (only {@link #check()} looks)
+	 */
+	public ConfigSourceWatcher(List<Path> watched, Runnable refresh, Duration interval) {
+		this.watched = List.copyOf(watched);
+		this.refresh = refresh;
+		this.interval = interval;
+		this.lastDigest = digest();
+	}
+
+	/** The local files and directories the environment's configuration locations name. */
+	public static List<Path> locations(ConfigurableEnvironment environment) {
+		Set<Path> paths = new LinkedHashSet<>();
+		for (PropertySource<?> source : environment.getPropertySources()) {
+			if (!(source instanceof EnumerablePropertySource<?> enumerable)) {
+				continue;
+			}
+			for (String name : enumerable.getPropertyNames()) {
+				if (!isLocationProperty(name)) {
+					continue;
+				}
+				Object value = enumerable.getProperty(name);
+				if (value == null) {
+					continue;
+				}
+				String resolved = environment.resolvePlaceholders(value.toString());
+				for (String location : StringUtils.commaDelimitedListToStringArray(resolved)) {
+					Path path = localPath(location.trim());
+					if (path != null) {
+						paths.add(path);
+					}
+				}
+			}
+		}
+		return new ArrayList<>(paths);
+	}
+
+	private static boolean isLocationProperty(String name) {
+		for (String property : LOCATION_PROPERTIES) {
+			if (name.equals(property) || (name.startsWith(property + "[") && name.endsWith("]"))) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/** The local path of one location, or {@code null} for classpath and remote ones. */
+	static Path localPath(String location) {
+		String rest = location;
+		if (rest.startsWith("optional:")) {
+			rest = rest.substring("optional:".length());
+		}
+		if (rest.startsWith("configtree:")) {
+			rest = rest.substring("configtree:".length());
+		}
+		if (rest.startsWith("file:")) {
+			rest = rest.substring("file:".length());
+		}
+		else if (rest.isEmpty() || rest.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") && !rest.matches("^[a-zA-Z]:[\\\\/].*")) {
+			// classpath:, http:, kubernetes:, ... (a Windows drive letter is a path)
+			return null;
+		}
+		// an extension hint: /etc/config/app[.yaml]
+		int hint = rest.lastIndexOf('[');
+		if (hint > 0 && rest.endsWith("]")) {
+			rest = rest.substring(0, hint);
+		}
+		return rest.isEmpty() ? null : Path.of(rest).toAbsolutePath().normalize();
+	}
+
+	/**
+	 * Looks once: when any watched file changed since the last look, refreshes the environment.
+	 * What the scheduled check runs; tests call it to drive the interval.
+	 *
+	 * @return whether a change was found and a refresh run
+	 */
+	public synchronized boolean check() {
+		byte[] digest = digest();
+		if (Arrays.equals(digest, this.lastDigest)) {
+			return false;
+		}
+		this.lastDigest = digest;
+		logger.info("A configuration file changed: reloading the configuration");
+		this.refreshing = true;
+		try {
+			this.refresh.run();
+		}
+		finally {
+			this.refreshing = false;
+		}
+		return true;
+	}
+
+	/**
+	 * A refresh from elsewhere ({@code POST /actuator/refresh}) read the files as they were
+	 * then, which the last digest may not describe: the next look refreshes once more, so a
+	 * file put back to its earlier content is not missed. Nothing is counted if it is unchanged.
+	 */
+	@Override
+	public void onApplicationEvent(EnvironmentChangeEvent event) {
+		if (Thread.holdsLock(this) && this.refreshing) {
+			return;
+		}
+		this.lastDigest = null;
+	}
+
+	private byte[] digest() {
+		MessageDigest sha256 = sha256();
+		for (Path root : this.watched) {
+			update(sha256, "root:" + root);
+			if (Files.isDirectory(root)) {
+				try (Stream<Path> files = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
+					files.filter((file) -> !isHidden(root.relativize(file)))
+						.filter(Files::isRegularFile)
+						.sorted()
+						.forEach((file) -> digestFile(sha256, root.relativize(file).toString(), file));
+				}
+				catch (IOException | RuntimeException ex) {
+					// a directory swapped while being walked: the next look sees it whole
+					update(sha256, "unreadable:" + ex.getClass().getName());
+				}
+			}
+			else {
+				digestFile(sha256, "", root);
+			}
+		}
+		return sha256.digest();
+	}
+
+	private static boolean isHidden(Path relative) {
+		for (Path segment : relative) {
+			if (segment.toString().startsWith("..")) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static void digestFile(MessageDigest sha256, String name, Path file) {
+		update(sha256, "file:" + name);
+		try {
+			sha256.update(Files.readAllBytes(file));
+		}
+		catch (IOException ex) {
+			update(sha256, "missing");
+		}
+	}
+
+	private static void update(MessageDigest sha256, String text) {
+		sha256.update(text.getBytes(StandardCharsets.UTF_8));
+		sha256.update((byte) 0);
+	}
+
+	private static MessageDigest sha256() {
+		try {
+			return MessageDigest.getInstance("SHA-256");
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("SHA-256 is required of every JVM", ex);
+		}
+	}
+
+	private void checkQuietly() {
+		try {
+			check();
+		}
+		catch (RuntimeException ex) {
+			logger.error("Checking the configuration files failed ({})", ex.getClass().getName());
+		}
+	}
+
+	@Override
+	public void start() {
+		if (this.interval.isZero() || this.watched.isEmpty() || this.scheduler != null) {
+			return;
+		}
+		this.scheduler = Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "keypool-config-watcher");
+			thread.setDaemon(true);
+			return thread;
+		});
+		long millis = this.interval.toMillis();
+		this.scheduler.scheduleWithFixedDelay(this::checkQuietly, millis, millis, TimeUnit.MILLISECONDS);
+		logger.debug("Watching {} configuration location(s) every {}", this.watched.size(), this.interval);
+	}
+
+	@Override
+	public void stop() {
+		ScheduledExecutorService running = this.scheduler;
+		if (running != null) {
+			running.shutdownNow();
+			this.scheduler = null;
+		}
+	}
+
+	@Override
+	public boolean isRunning() {
+		return this.scheduler != null;
+	}
+
+	/** The paths watched, for the startup log and tests. */
+	public List<Path> watched() {
+		return this.watched;
+	}
+
+}
