@@ -4,9 +4,11 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.micrometer.core.instrument.Counter;
@@ -41,13 +43,19 @@ public class ClientBudgets implements UsageListener {
 	/** After a store failure, how long checks and charges skip the store instead of each waiting for its timeout. */
 	private static final long SKIP_AFTER_FAILURE_MS = 5_000;
 
-	private final Map<String, ClientLimits> limits;
+	private static final List<String> LIMITS = List.of(BudgetDecision.REQUESTS_PER_MINUTE,
+			BudgetDecision.TOKENS_PER_MINUTE, BudgetDecision.TOKENS_PER_DAY);
+
+	/** Replaced whole by a reload, never changed in place. */
+	private volatile Map<String, ClientLimits> limits = Map.of();
+
+	private final MeterRegistry registry;
 
 	private final BudgetStore store;
 
 	private final Clock clock;
 
-	private final Map<String, Counter> rejections = new LinkedHashMap<>();
+	private final Map<String, Counter> rejections = new ConcurrentHashMap<>();
 
 	private final AtomicLong lastWarning = new AtomicLong(Long.MIN_VALUE);
 
@@ -59,21 +67,41 @@ public class ClientBudgets implements UsageListener {
 	 * @param clock for the day boundary reported by {@link #use()} and warning intervals
 	 */
 	public ClientBudgets(Map<String, ClientLimits> limits, BudgetStore store, Clock clock, MeterRegistry registry) {
-		this.limits = new LinkedHashMap<>(limits);
 		this.store = store;
 		this.clock = clock;
-		this.limits.forEach((client, clientLimits) -> {
+		this.registry = registry;
+		replaceLimits(limits);
+	}
+
+	/**
+	 * Puts the limits of a reloaded configuration in force for the next request. Use counted so
+	 * far stays with the client id; a client that gained limits gets its rejection series, one
+	 * that lost them or was removed loses its series.
+	 *
+	 * @param next every configured client's limits, by client id, in configuration order
+	 */
+	public synchronized void replaceLimits(Map<String, ClientLimits> next) {
+		Map<String, ClientLimits> copy = Collections.unmodifiableMap(new LinkedHashMap<>(next));
+		copy.forEach((client, clientLimits) -> {
 			if (clientLimits.any()) {
-				for (String limit : List.of(BudgetDecision.REQUESTS_PER_MINUTE, BudgetDecision.TOKENS_PER_MINUTE,
-						BudgetDecision.TOKENS_PER_DAY)) {
-					this.rejections.put(client + "/" + limit, Counter.builder(REJECTIONS)
+				for (String limit : LIMITS) {
+					this.rejections.computeIfAbsent(client + "/" + limit, (name) -> Counter.builder(REJECTIONS)
 						.description("Requests refused with 429 because their client was over a budget limit")
 						.tag("client", client)
 						.tag("limit", limit)
-						.register(registry));
+						.register(this.registry));
 				}
 			}
 		});
+		this.rejections.entrySet().removeIf((entry) -> {
+			String client = entry.getKey().substring(0, entry.getKey().lastIndexOf('/'));
+			boolean stale = !copy.getOrDefault(client, ClientLimits.NONE).any();
+			if (stale) {
+				this.registry.remove(entry.getValue());
+			}
+			return stale;
+		});
+		this.limits = copy;
 	}
 
 	/**

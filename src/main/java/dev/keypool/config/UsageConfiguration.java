@@ -15,6 +15,7 @@ import dev.keypool.budget.ClientBudgets;
 import dev.keypool.budget.ClientLimits;
 import dev.keypool.budget.LocalBudgetStore;
 import dev.keypool.budget.RedisBudgetStore;
+import dev.keypool.config.reload.LiveKeypool;
 import dev.keypool.gateway.KeyFailoverGatewayFilterFactory;
 import dev.keypool.usage.AccessLog;
 import dev.keypool.usage.UsageAccounting;
@@ -36,14 +37,22 @@ public class UsageConfiguration {
 
 	@Bean
 	ClientBudgets clientBudgets(KeypoolProperties properties, BudgetStore store, Clock clock,
-			ObjectProvider<MeterRegistry> registry) {
+			ObjectProvider<MeterRegistry> registry, LiveKeypool live) {
+		ClientBudgets budgets = new ClientBudgets(limitsOf(properties), store, clock,
+				registry.getIfAvailable(SimpleMeterRegistry::new));
+		// a reload swaps the configuration before the pools, so the new clients are in force here
+		live.pools().onReplaced(() -> budgets.replaceLimits(limitsOf(live.properties())));
+		return budgets;
+	}
+
+	private static Map<String, ClientLimits> limitsOf(KeypoolProperties properties) {
 		Map<String, ClientLimits> limits = new LinkedHashMap<>();
 		for (KeypoolProperties.Client client : properties.clients()) {
 			KeypoolProperties.Limits configured = client.limits();
 			limits.put(client.id(), (configured != null) ? new ClientLimits(configured.requestsPerMinute(),
 					configured.tokensPerMinute(), configured.tokensPerDay()) : ClientLimits.NONE);
 		}
-		return new ClientBudgets(limits, store, clock, registry.getIfAvailable(SimpleMeterRegistry::new));
+		return limits;
 	}
 
 	@Bean
