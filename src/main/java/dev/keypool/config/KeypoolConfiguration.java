@@ -28,6 +28,7 @@ import dev.keypool.pool.RateLimitBook;
 import dev.keypool.pool.Scheduling;
 import dev.keypool.pool.SessionAffinity;
 import dev.keypool.provider.ProviderDialects;
+import dev.keypool.tracing.PooledRequestTracing;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -100,7 +101,7 @@ public class KeypoolConfiguration {
 
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, KeyPools pools,
-			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers) {
+			ProviderDialects dialects, BufferBudget bufferBudget, WaitTimers waitTimers, PooledRequestTracing tracing) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools.all()) {
 			Pool config = properties.pools().get(pool.name());
@@ -110,7 +111,7 @@ public class KeypoolConfiguration {
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
 		return new KeyFailoverGatewayFilterFactory(bindings, new CallerResolver(tokensByClientId),
-				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers);
+				properties.maxRequestBody(), bufferBudget, properties.streamIdleTimeout(), waitTimers, tracing);
 	}
 
 	/** Times requests held for a key to come back ({@code max-wait}). */

@@ -26,6 +26,8 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
+import dev.keypool.tracing.PooledRequestTracing;
+import dev.keypool.tracing.RequestSpan;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
@@ -98,6 +100,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final WaitTimers waitTimers;
 
+	private final PooledRequestTracing tracing;
+
 	/**
 	 * @param pools the pools by name
 	 * @param callers tells pooled callers from BYOK ones
@@ -105,9 +109,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param bufferBudget memory shared by the bodies held for replay
 	 * @param streamIdleTimeout how long an event stream may stay silent
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
+	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers) {
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
+			PooledRequestTracing tracing) {
 		super(Config.class);
 		this.pools = Map.copyOf(pools);
 		this.callers = callers;
@@ -115,6 +121,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
 		this.waitTimers = waitTimers;
+		this.tracing = tracing;
 	}
 
 	/** Timers of held requests neither fired nor cancelled yet. */
@@ -267,7 +274,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			declaredLength = 0;
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
-		return CachedBody
+		Mono<Void> request = CachedBody
 			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
@@ -279,6 +286,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
 							: overloaded(exchange, binding));
+		return this.tracing.observe(exchange, binding.pool().name(), binding.pool().provider(), request);
 	}
 
 	/**
@@ -311,6 +319,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
 		AttemptObservations.beginAttempt(exchange);
+		RequestSpan.of(exchange).attemptStarted(key.id(), attempts.attemptCount());
 		return chain.filter(attemptExchange)
 			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
 			.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
@@ -343,6 +352,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				}
 				attempts.body.release();
 				pool.recordPooledRequestCompleted(attempts.attemptCount());
+				RequestSpan.of(exchange).attemptRelayed(outcome);
 				HttpHeaders headers = exchange.getResponse().getHeaders();
 				headers.set(KEY_HEADER, key.id());
 				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.attemptCount()));
@@ -350,6 +360,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordFailover(outcome);
+		RequestSpan.of(exchange).attemptEnded(outcome);
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
 	}
 
@@ -364,6 +375,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		attempts.body.release();
 		pool.recordExhausted(exhaustion);
+		RequestSpan.of(exchange).exhausted();
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		String attemptCount = Integer.toString(attempts.attemptCount());
 		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
@@ -430,6 +442,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private Mono<Void> networkFailure(ServerWebExchange exchange, Attempts attempts, PoolKey key, Throwable error) {
 		KeyPool pool = attempts.binding.pool();
 		pool.recordAttempt(key, AttemptOutcome.NETWORK_ERROR);
+		RequestSpan.of(exchange).attemptFailed(error);
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		attempts.body.release();
 		String attemptCount = Integer.toString(attempts.attemptCount());
@@ -518,6 +531,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			CachedBody cached = this.body;
 			String model = (cached.size() > 0) ? ModelField.find(cached::byteAt, cached.size()) : null;
 			this.modelClass = pool.modelClassOf(model);
+			RequestSpan.of(exchange).model(model, this.modelClass);
 			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
 			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
 					? session : null;
