@@ -1,5 +1,9 @@
 package dev.keypool.config;
 
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Tracer;
@@ -40,15 +44,18 @@ public class TracingConfiguration {
 	/**
 	 * The request and attempt observations exist for their spans: the attempt counters and
 	 * state gauges already cover them as metrics, and tracing must not add Prometheus series.
+	 * Micrometer names an observation's timer after it and its long task timer {@code <name>.active};
+	 * exact names, so {@code keypool.request.attempts} and the like stay.
 	 */
 	@Bean
 	MeterFilter keypoolSpansAreNotMeters() {
-		return MeterFilter.deny((id) -> isSpanOnly(id.getName(), PooledRequestConvention.DEFAULT.getName())
-				|| isSpanOnly(id.getName(), AttemptConvention.DEFAULT.getName()));
-	}
-
-	private static boolean isSpanOnly(String meterName, String observationName) {
-		return meterName.equals(observationName) || meterName.startsWith(observationName + ".");
+		Set<String> names = new HashSet<>();
+		for (String observation : List.of(PooledRequestConvention.DEFAULT.getName(),
+				AttemptConvention.DEFAULT.getName())) {
+			names.add(observation);
+			names.add(observation + ".active");
+		}
+		return MeterFilter.deny((id) -> names.contains(id.getName()));
 	}
 
 	/** Tracing off: no spans, no propagation, instead of Spring Boot's unexported ones. */

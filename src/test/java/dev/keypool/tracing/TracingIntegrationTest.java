@@ -25,6 +25,7 @@ import dev.keypool.support.ScriptedUpstream;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.cloud.gateway.filter.GlobalFilter;
 import org.springframework.context.annotation.Bean;
@@ -93,6 +94,9 @@ class TracingIntegrationTest {
 
 	@LocalServerPort
 	int port;
+
+	@LocalManagementPort
+	int managementPort;
 
 	@Autowired
 	KeyPools pools;
@@ -193,6 +197,29 @@ class TracingIntegrationTest {
 			assertThat(receiver.spans()).allSatisfy((span) -> assertThat(span.attributes().values())
 				.noneMatch((value) -> String.valueOf(value).contains(secret)));
 		}
+	}
+
+	@Test
+	void spansAddNoPrometheusSeries() {
+		rateLimitedThenOk();
+
+		postMessage();
+
+		awaitRequestSpan();
+		String scrape = WebTestClient.bindToServer()
+			.baseUrl("http://127.0.0.1:" + this.managementPort)
+			.build()
+			.get()
+			.uri("/actuator/prometheus")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(String.class)
+			.returnResult()
+			.getResponseBody();
+		assertThat(scrape).contains("keypool_request_attempts_count{pool=\"traced\"")
+			.doesNotContain("keypool_request_seconds", "keypool_request_active", "keypool_attempt_seconds",
+					"keypool_attempt_active");
 	}
 
 	@Test
