@@ -155,10 +155,12 @@ public final class RequestSpan {
 		setCount(attemptContext, TracingAttributes.ATTEMPT, number);
 		this.attempt = attempt;
 		this.attemptContext = attemptContext;
-		// Spring Cloud Gateway takes the parent of its client observation from this attribute.
-		Context routeContext = (this.routeContext != null) ? Context.of(this.routeContext) : Context.empty();
-		this.attributes.put(ServerWebExchangeUtils.GATEWAY_REACTOR_CONTEXT_ATTR,
-				routeContext.put(ObservationThreadLocalAccessor.KEY, attempt));
+		if (!attempt.isNoop()) {
+			// Spring Cloud Gateway takes the parent of its client observation from this attribute.
+			Context routeContext = (this.routeContext != null) ? Context.of(this.routeContext) : Context.empty();
+			this.attributes.put(ServerWebExchangeUtils.GATEWAY_REACTOR_CONTEXT_ATTR,
+					routeContext.put(ObservationThreadLocalAccessor.KEY, attempt));
+		}
 	}
 
 	/** The current attempt was classified and the request moves on (to the next key or to exhaustion). */
