@@ -30,9 +30,9 @@ class PackageDependencyTests {
 
 	/** Which project packages each package may import; config may import all. */
 	private static final Map<String, Set<String>> ALLOWED = Map.of("pool", Set.of(), "provider", Set.of("pool"),
-			"gateway", Set.of("pool", "provider", "usage", "budget"), "state", Set.of("pool"), "actuate",
+			"gateway", Set.of("pool", "provider", "usage", "budget", "tracing"), "state", Set.of("pool"), "actuate",
 			Set.of("pool", "budget"), "metrics", Set.of("pool"), "demo", Set.of(), "usage", Set.of("pool"), "budget",
-			Set.of("usage"));
+			Set.of("usage"), "tracing", Set.of("pool"));
 
 	static Stream<String> packages() {
 		return ALLOWED.keySet().stream().sorted();

@@ -33,6 +33,7 @@ import dev.keypool.pool.Scheduling;
 import dev.keypool.pool.SessionAffinity;
 import dev.keypool.provider.ProviderDialects;
 import dev.keypool.usage.UsageAccounting;
+import dev.keypool.tracing.PooledRequestTracing;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -118,9 +119,10 @@ public class KeypoolConfiguration {
 	/** Serves the pools and clients of the configuration in force, see {@link LiveKeypool}. */
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, LiveKeypool live,
-			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets) {
+			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets,
+			PooledRequestTracing tracing) {
 		return new KeyFailoverGatewayFilterFactory(live::bindings, properties.maxRequestBody(), bufferBudget,
-				properties.streamIdleTimeout(), waitTimers, usage, budgets);
+				properties.streamIdleTimeout(), waitTimers, usage, budgets, tracing);
 	}
 
 	/** What the {@code KeyFailover} filter needs of one configuration: pools and client tokens. */

@@ -31,6 +31,8 @@ import dev.keypool.pool.WaitOutcome;
 import dev.keypool.provider.ErrorKind;
 import dev.keypool.provider.ProviderDialect;
 import dev.keypool.usage.UsageAccounting;
+import dev.keypool.tracing.PooledRequestTracing;
+import dev.keypool.tracing.RequestSpan;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
@@ -105,6 +107,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final ClientBudgets budgets;
 
+	private final PooledRequestTracing tracing;
+
 	/**
 	 * @param pools the pools by name
 	 * @param callers tells pooled callers from BYOK ones
@@ -114,12 +118,13 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
+	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
 			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
-			UsageAccounting usage, ClientBudgets budgets) {
+			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
 		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers, usage,
-				budgets);
+				budgets, tracing);
 	}
 
 	/**
@@ -131,10 +136,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
+	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
 			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers, UsageAccounting usage,
-			ClientBudgets budgets) {
+			ClientBudgets budgets, PooledRequestTracing tracing) {
 		super(Config.class);
 		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
@@ -143,6 +149,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		this.waitTimers = waitTimers;
 		this.usage = usage;
 		this.budgets = budgets;
+		this.tracing = tracing;
 	}
 
 	private static Supplier<PoolBindings> fixed(PoolBindings bindings) {
@@ -322,7 +329,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			declaredLength = 0;
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
-		return CachedBody
+		Mono<Void> request = CachedBody
 			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
@@ -334,6 +341,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
 							: overloaded(exchange, binding));
+		return this.tracing.observe(exchange, binding.pool().name(), binding.pool().provider(), request);
 	}
 
 	/**
@@ -366,6 +374,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
 		AttemptObservations.beginAttempt(exchange);
+		RequestSpan.of(exchange).attemptStarted(key.id(), attempts.attemptCount());
 		return chain.filter(attemptExchange)
 			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
 			.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
@@ -398,6 +407,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				}
 				attempts.body.release();
 				pool.recordPooledRequestCompleted(attempts.attemptCount());
+				RequestSpan.of(exchange).attemptRelayed(outcome);
 				HttpHeaders headers = exchange.getResponse().getHeaders();
 				headers.set(KEY_HEADER, key.id());
 				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.attemptCount()));
@@ -405,6 +415,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordFailover(outcome);
+		RequestSpan.of(exchange).attemptEnded(outcome);
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
 	}
 
@@ -419,6 +430,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		attempts.body.release();
 		pool.recordExhausted(exhaustion);
+		RequestSpan.of(exchange).exhausted();
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		String attemptCount = Integer.toString(attempts.attemptCount());
 		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
@@ -485,6 +497,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private Mono<Void> networkFailure(ServerWebExchange exchange, Attempts attempts, PoolKey key, Throwable error) {
 		KeyPool pool = attempts.binding.pool();
 		pool.recordAttempt(key, AttemptOutcome.NETWORK_ERROR);
+		RequestSpan.of(exchange).attemptFailed(error);
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		attempts.body.release();
 		String attemptCount = Integer.toString(attempts.attemptCount());
@@ -574,6 +587,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			String model = (cached.size() > 0) ? ModelField.find(cached::byteAt, cached.size()) : null;
 			this.modelClass = pool.modelClassOf(model);
 			UsageAccounting.modelClass(exchange, this.modelClass);
+			RequestSpan.of(exchange).model(model, this.modelClass);
 			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
 			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
 					? session : null;
