@@ -27,6 +27,9 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.RateLimitBook;
 import dev.keypool.pool.Scheduling;
 import dev.keypool.pool.SessionAffinity;
+import dev.keypool.provider.KeyAuthorizer;
+import dev.keypool.provider.KeyCredentials;
+import dev.keypool.provider.ProviderDialect;
 import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -53,8 +56,8 @@ public class KeypoolConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ProviderDialects providerDialects() {
-		return ProviderDialects.builtIn();
+	ProviderDialects providerDialects(Clock clock) {
+		return ProviderDialects.builtIn(clock);
 	}
 
 	/**
@@ -72,7 +75,7 @@ public class KeypoolConfiguration {
 	@Bean
 	KeyPools keyPools(KeypoolProperties properties, GatewayProperties gateway, ProviderDialects dialects,
 			KeyStateStore store, Clock clock, Environment environment) {
-		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names(),
+		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects,
 				() -> NoPoolsExplanation.explain(environment));
 		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
 		problems.addAll(validator.validate(properties, gateway.getRoutes()));
@@ -88,7 +91,9 @@ public class KeypoolConfiguration {
 		}
 		validator.warnings(properties, gateway.getRoutes()).forEach(logger::warn);
 		List<KeyPool> pools = new ArrayList<>();
-		properties.pools().forEach((name, pool) -> pools.add(toKeyPool(name, pool, store, clock)));
+		properties.pools()
+			.forEach((name, pool) -> pools
+				.add(toKeyPool(name, pool, dialects.get(pool.provider()).orElseThrow(), store, clock)));
 		return new KeyPools(pools);
 	}
 
@@ -104,8 +109,11 @@ public class KeypoolConfiguration {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools.all()) {
 			Pool config = properties.pools().get(pool.name());
-			bindings.put(pool.name(), new PoolBinding(pool, dialects.get(pool.provider()).orElseThrow(),
-					config.byok(), config.allowAnonymous()));
+			ProviderDialect dialect = dialects.get(pool.provider()).orElseThrow();
+			Map<String, KeyAuthorizer> authorizers = new LinkedHashMap<>();
+			config.keys().forEach((key) -> authorizers.put(key.id(), dialect.authorizer(credentials(key))));
+			bindings.put(pool.name(),
+					new PoolBinding(pool, dialect, config.byok(), config.allowAnonymous(), authorizers));
 		}
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
@@ -129,10 +137,19 @@ public class KeypoolConfiguration {
 		return new PooledRequestHeadersFilter();
 	}
 
-	private static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
+	/** A configured key's credentials, for its provider's dialect. */
+	static KeyCredentials credentials(Key key) {
+		return new KeyCredentials(key.id(), key.secret(), key.accessKeyId(), key.secretAccessKey(),
+				key.sessionToken(), key.region(), null, null);
+	}
+
+	private static KeyPool toKeyPool(String name, Pool pool, ProviderDialect dialect, KeyStateStore store,
+			Clock clock) {
 		List<PoolKey> keys = new ArrayList<>();
 		for (Key key : pool.keys()) {
-			keys.add(new PoolKey(key.id(), key.secret(), key.group()));
+			KeyCredentials credentials = credentials(key);
+			keys.add(new PoolKey(key.id(), dialect.fingerprint(credentials), key.group(),
+					dialect.hintSource(credentials)));
 		}
 		FailoverPolicy policy = new FailoverPolicy(pool.cooldownOn(), pool.disableOn(), pool.defaultCooldown(),
 				pool.maxCooldown(), pool.minCooldown());

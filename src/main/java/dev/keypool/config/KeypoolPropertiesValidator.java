@@ -13,6 +13,8 @@ import java.util.function.Supplier;
 import dev.keypool.config.KeypoolProperties.Client;
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.provider.ProviderDialect;
+import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.cloud.gateway.filter.FilterDefinition;
 import org.springframework.cloud.gateway.route.RouteDefinition;
@@ -36,6 +38,8 @@ public final class KeypoolPropertiesValidator {
 
 	private final Set<String> knownProviders;
 
+	private final ProviderDialects dialects;
+
 	private final Supplier<String> noPools;
 
 	public KeypoolPropertiesValidator(Set<String> knownProviders) {
@@ -47,6 +51,21 @@ public final class KeypoolPropertiesValidator {
 	 * is (see {@link NoPoolsExplanation})
 	 */
 	public KeypoolPropertiesValidator(Set<String> knownProviders, Supplier<String> noPools) {
+		this(ProviderDialects.builtIn(), knownProviders, noPools);
+	}
+
+	/**
+	 * @param dialects check each key's credentials for its provider
+	 * @param noPools explains, when a route names a pool and none is configured, why that
+	 * is (see {@link NoPoolsExplanation})
+	 */
+	public KeypoolPropertiesValidator(ProviderDialects dialects, Supplier<String> noPools) {
+		this(dialects, dialects.names(), noPools);
+	}
+
+	private KeypoolPropertiesValidator(ProviderDialects dialects, Set<String> knownProviders,
+			Supplier<String> noPools) {
+		this.dialects = dialects;
 		this.knownProviders = Set.copyOf(knownProviders);
 		this.noPools = noPools;
 	}
@@ -141,11 +160,15 @@ public final class KeypoolPropertiesValidator {
 			else if (!ids.add(key.id())) {
 				problems.add(keyPath + ".id: duplicate key id '" + key.id() + "'");
 			}
-			if (isBlank(key.secret())) {
-				problems.add(keyPath + ".secret: must not be blank");
-			}
-			else {
-				checkResolved(keyPath + ".secret", key.secret(), problems);
+			boolean resolved = checkResolved(keyPath + ".secret", key.secret(), problems)
+					& checkResolved(keyPath + ".access-key-id", key.accessKeyId(), problems)
+					& checkResolved(keyPath + ".secret-access-key", key.secretAccessKey(), problems)
+					& checkResolved(keyPath + ".session-token", key.sessionToken(), problems);
+			ProviderDialect dialect = this.dialects.get(pool.provider()).orElse(null);
+			if (resolved && dialect != null) {
+				for (String problem : dialect.credentialProblems(KeypoolConfiguration.credentials(key))) {
+					problems.add(keyPath + "." + problem);
+				}
 			}
 			if (key.group() != null && key.group().isBlank()) {
 				problems.add(keyPath + ".group: must not be blank when set");

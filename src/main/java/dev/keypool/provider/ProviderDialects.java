@@ -1,10 +1,13 @@
 package dev.keypool.provider;
 
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+
+import dev.keypool.provider.bedrock.BedrockDialect;
 
 /**
  * The dialects this build knows, by name.
@@ -19,8 +22,14 @@ public final class ProviderDialects {
 		}
 	}
 
+	/** Every dialect of this build, signing with the system clock. */
 	public static ProviderDialects builtIn() {
-		return new ProviderDialects(List.of(new AnthropicDialect()));
+		return builtIn(Clock.systemUTC());
+	}
+
+	/** Every dialect of this build; {@code clock} dates signatures and judges token expiry. */
+	public static ProviderDialects builtIn(Clock clock) {
+		return new ProviderDialects(List.of(new AnthropicDialect(), new BedrockDialect(clock)));
 	}
 
 	public Optional<ProviderDialect> get(String name) {
