@@ -177,6 +177,30 @@ class KeypoolConfigurationValidationTests {
 			.contains("\n    keypool.pools.b.keys[0].secret: must not be blank");
 	}
 
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', value = {
+			"no region | keypool.pools.main.keys[0].region= | keypool.pools.main.keys[0].region: must name the AWS region the key signs for",
+			"blank secret access key | keypool.pools.main.keys[0].secret-access-key= | keypool.pools.main.keys[0].secret-access-key: must not be blank",
+			"unset variable as the secret access key | keypool.pools.main.keys[0].secret-access-key=${AWS_SECRET_A} | keypool.pools.main.keys[0].secret-access-key: placeholder ${AWS_SECRET_A} did not resolve",
+			"an API key and AWS credentials | keypool.pools.main.keys[0].secret=bedrock-api-key-0001 | keypool.pools.main.keys[0].secret: a Bedrock key is either a Bedrock API key (secret) or AWS credentials",
+			"neither | keypool.pools.main.keys[0].access-key-id= | keypool.pools.main.keys[0].access-key-id: must not be blank" })
+	void badBedrockKeyStopsStartupNamingTheProperty(String description, String property, String expected) {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("keypool.pools.main.provider", "bedrock");
+		properties.remove("keypool.pools.main.keys[0].secret");
+		properties.put("keypool.pools.main.keys[0].access-key-id", "AKIAVALIDATION000001");
+		properties.put("keypool.pools.main.keys[0].secret-access-key", SECRET);
+		properties.put("keypool.pools.main.keys[0].region", "us-east-1");
+		int eq = property.indexOf('=');
+		properties.put(property.substring(0, eq), property.substring(eq + 1));
+
+		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> {
+			InvalidKeypoolConfigurationException invalid = findCause(ex);
+			assertThat(invalid.getProblems()).anySatisfy((problem) -> assertThat(problem).startsWith(expected));
+			assertThat(invalid.getMessage()).doesNotContain(SECRET).doesNotContain("\n");
+		});
+	}
+
 	private static Map<String, Object> validConfiguration() {
 		Map<String, Object> properties = new LinkedHashMap<>();
 		properties.put("server.port", "0");

@@ -1,5 +1,6 @@
 package dev.keypool.provider.bedrock;
 
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,12 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.http.SdkHttpMethod;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
 import software.amazon.eventstream.Message;
 import software.amazon.eventstream.MessageDecoder;
 
@@ -22,6 +29,7 @@ import dev.keypool.support.GatewayTestProperties;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -92,6 +100,9 @@ class BedrockPoolIntegrationTest {
 
 	@LocalServerPort
 	int port;
+
+	@LocalManagementPort
+	int managementPort;
 
 	@Autowired
 	KeyPools pools;
@@ -285,6 +296,63 @@ class BedrockPoolIntegrationTest {
 			.expectBody(String.class)
 			.value((body) -> assertThat(body).startsWith("{\"message\":"));
 		assertThat(bedrock.received()).isEmpty();
+	}
+
+	@Test
+	void aCallerSigningWithItsOwnAwsCredentialsIsForwardedUntouched() {
+		byte[] body = "{\"max_tokens\":5}".getBytes(StandardCharsets.UTF_8);
+		URI upstream = URI.create(bedrock.url());
+		SignedRequest signed = AwsV4HttpSigner.create()
+			.sign((sign) -> sign.identity(AwsCredentialsIdentity.create(BAD, "the-real-secret-of-c3"))
+				.request(SdkHttpRequest.builder()
+					.method(SdkHttpMethod.POST)
+					.protocol("http")
+					.host(upstream.getHost())
+					.port(upstream.getPort())
+					.encodedPath(OPUS + "/invoke")
+					.build())
+				.payload(() -> new ByteArrayInputStream(body))
+				.putProperty(AwsV4FamilyHttpSigner.SERVICE_SIGNING_NAME, "bedrock")
+				.putProperty(AwsV4HttpSigner.REGION_NAME, "us-east-1"));
+
+		this.client.post()
+			.uri(OPUS + "/invoke")
+			.headers((headers) -> signed.request().forEachHeader((name, values) -> {
+				if (!name.equalsIgnoreCase("host")) {
+					headers.put(name, values);
+				}
+			}))
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue(body)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectHeader()
+			.doesNotExist("X-Keypool-Key")
+			.expectBody()
+			.consumeWith((result) -> assertThat(result.getResponseBody()).isNotEmpty());
+
+		assertThat(bedrock.received()).extracting(FakeBedrock.Received::credential).containsExactly(BAD);
+		KeyPool pool = this.pools.get("bedrock").orElseThrow();
+		assertThat(pool.keys()).allSatisfy((key) -> assertThat(pool.status(key)).isEqualTo(KeyStatus.AVAILABLE));
+	}
+
+	@Test
+	void operatorsSeeTheAccessKeyIdMaskedAndNeverASecret() {
+		String pool = WebTestClient.bindToServer()
+			.baseUrl("http://127.0.0.1:" + this.managementPort)
+			.build()
+			.get()
+			.uri("/actuator/keypools/bedrock")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(String.class)
+			.returnResult()
+			.getResponseBody();
+
+		assertThat(pool).contains("\"provider\":\"bedrock\"", "\"hint\":\"AKIA...0001\"", "\"hint\":\"ASIA...0002\"")
+			.doesNotContain("secret-a1", "secret-a2", "session-token-a2", API_KEY);
 	}
 
 	@Test
