@@ -11,10 +11,13 @@ export BENCH_GATEWAY_PORT=${BENCH_GATEWAY_PORT:-18000}
 export BENCH_MANAGEMENT_PORT=${BENCH_MANAGEMENT_PORT:-18001}
 export BENCH_NGINX_PORT=${BENCH_NGINX_PORT:-18080}
 export BENCH_SSE_PORT=${BENCH_SSE_PORT:-18090}
+export BENCH_PROXY_PORT=${BENCH_PROXY_PORT:-18082}
 export BENCH_TOKEN=${BENCH_TOKEN:-bench-client-token-0001}
 GATEWAY_HEAP=${BENCH_GATEWAY_HEAP:-256m}
 GATEWAY=http://127.0.0.1:$BENCH_GATEWAY_PORT
 DIRECT=http://127.0.0.1:$BENCH_NGINX_PORT
+PROXY=http://127.0.0.1:$BENCH_PROXY_PORT
+PROXY_PID=
 
 STARTED_PIDS=()
 GATEWAY_PID=
@@ -42,7 +45,7 @@ bench_init() {
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
 	local port
-	for port in "$BENCH_GATEWAY_PORT" "$BENCH_MANAGEMENT_PORT" "$BENCH_NGINX_PORT" "$BENCH_SSE_PORT"; do
+	for port in "$BENCH_GATEWAY_PORT" "$BENCH_MANAGEMENT_PORT" "$BENCH_NGINX_PORT" "$BENCH_SSE_PORT" "$BENCH_PROXY_PORT"; do
 		if ss -Htln "sport = :$port" | grep -q .; then
 			echo "port $port is in use; set BENCH_*_PORT to free ports" >&2
 			exit 1
@@ -94,6 +97,16 @@ start_nginx() {
 	wait_http "$DIRECT/v1/messages" nginx
 }
 
+# The reference proxy: a second nginx (its own worker, like the gateway has its own JVM).
+start_nginx_proxy() {
+	sed -e "s#@OUT@#$OUT#g" -e "s#@PORT@#$BENCH_PROXY_PORT#g" -e "s#@UPSTREAM_PORT@#$BENCH_NGINX_PORT#g" \
+		"$ROOT/bench/conf/nginx-proxy.conf.template" >"$OUT/nginx-proxy.conf"
+	nginx -c "$OUT/nginx-proxy.conf" -e "$OUT/nginx-proxy-error.log" >"$OUT/nginx-proxy.out" 2>&1 &
+	PROXY_PID=$!
+	STARTED_PIDS+=("$PROXY_PID")
+	wait_http "$PROXY/v1/messages" "nginx reference proxy"
+}
+
 start_sse_upstream() {
 	java -Xmx512m -cp "$OUT/classes:$OUT/lib/*" SseUpstream "$BENCH_SSE_PORT" >"$OUT/sse-upstream.log" 2>&1 &
 	STARTED_PIDS+=($!)
@@ -119,13 +132,32 @@ start_gateway() {
 	curl -sf -o /dev/null -X POST -d '{}' "$GATEWAY/plain/v1/messages" || { echo "plain route fails" >&2; exit 1; }
 }
 
-# wrk_run <name> <url> <connections> <threads> <seconds>: RESULT json in $OUT/wrk-<name>.json
+# CPU time (clock ticks, user + system) used so far by the given processes and their children
+# processes (nginx's workers), all threads included.
+cpu_ticks() {
+	local pid total=0 ticks
+	for pid in "$@" $(for p in "$@"; do pgrep -P "$p" || true; done); do
+		ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+		total=$((total + ticks))
+	done
+	echo "$total"
+}
+
+# wrk_run <name> <url> <connections> <threads> <seconds> [pid...]: RESULT json in
+# $OUT/wrk-<name>.json; with pids, the CPU they used during the run in $OUT/cpu-<name>.txt
+# ("ticks ticks_per_second").
 wrk_run() {
 	local name=$1 url=$2 connections=$3 threads=$4 seconds=$5
+	shift 5
+	local before=0
+	[ $# -gt 0 ] && before=$(cpu_ticks "$@")
 	wrk -t"$threads" -c"$connections" -d"${seconds}s" --timeout 10s -s "$ROOT/bench/conf/post.lua" "$url" \
 		>"$OUT/wrk-$name.txt" 2>&1
 	sed -n 's/^RESULT //p' "$OUT/wrk-$name.txt" >"$OUT/wrk-$name.json"
 	[ -s "$OUT/wrk-$name.json" ] || { cat "$OUT/wrk-$name.txt" >&2; exit 1; }
+	if [ $# -gt 0 ]; then
+		echo "$(($(cpu_ticks "$@") - before)) $(getconf CLK_TCK)" >"$OUT/cpu-$name.txt"
+	fi
 	log "  $name: $(cat "$OUT/wrk-$name.json")"
 }
 

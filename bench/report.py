@@ -45,9 +45,21 @@ def combined(prefix):
             'rounds': len(rs)}
 
 
+def cpu_us_per_request(prefix):
+    """CPU time of the proxy process (user + system, all threads) per request over all rounds, in µs."""
+    ticks, requests = 0.0, 0
+    for path in sorted(glob.glob(os.path.join(out, 'cpu-%s-*.txt' % prefix))):
+        used, per_second = open(path).read().split()
+        ticks += int(used) / int(per_second)
+        requests += load('wrk-%s.json' % os.path.basename(path)[4:-4])['requests']
+    return ticks * 1e6 / requests if requests else float('nan')
+
+
 meta = props()
 load_plain, load_failover = combined('load-plain'), combined('load-failover')
 lat_direct, lat_plain, lat_failover = combined('latency-direct'), combined('latency-plain'), combined('latency-failover')
+load_proxy, lat_proxy = combined('load-nginxproxy'), combined('latency-nginxproxy')
+cpu = {name: cpu_us_per_request('load-' + name) for name in ('plain', 'failover', 'nginxproxy')}
 sse_direct, sse_gateway, sse_slow = load('sse-direct.json'), load('sse-gateway.json'), load('sse-slow.json')
 sse_plain = load('sse-plain.json')
 live_kb = int(open(os.path.join(out, 'live-heap-streams-open.txt')).read().strip() or 0) \
@@ -142,6 +154,16 @@ raw = table(('run', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors'), 
     fmt_run('direct to nginx, 1 conn.', lat_direct),
     fmt_run('plain route, 1 conn.', lat_plain),
     fmt_run('KeyFailover route, 1 conn.', lat_failover),
+    fmt_run('nginx proxy_pass (reference), %s conn.' % meta['connections'], load_proxy),
+    fmt_run('nginx proxy_pass (reference), 1 conn.', lat_proxy),
+])
+reference = table(('proxy', 'req/s (%s conn.)' % meta['connections'], 'p50 ms (1 conn.)', 'p99 ms (%s conn.)' % meta['connections'],
+                   'CPU per request (µs)', 'CPU vs nginx'), [
+    (name, '%.0f' % load['rps'], '%.3f' % lat['p50_ms'], '%.2f' % load['p99_ms'], '%.0f' % cpu[key],
+     '%.1fx' % (cpu[key] / cpu['nginxproxy']))
+    for name, key, load, lat in (('nginx `proxy_pass`, key header swapped (reference)', 'nginxproxy', load_proxy, lat_proxy),
+                                 ('gateway, plain route (no KeyFailover)', 'plain', load_plain, lat_plain),
+                                 ('gateway, KeyFailover route', 'failover', load_failover, lat_failover))
 ])
 per_round = table(('wrk run', 'req/s', 'p50 ms', 'p99 ms', 'errors'), [
     (os.path.basename(p)[4:-5], '%.0f' % (r['requests'] / (r['duration_us'] / 1e6)), '%.3f' % (r['p50_us'] / 1000),
@@ -180,6 +202,15 @@ budgets measured within the same run.
 
 {targets}
 
+## Distance to the fastest possible proxy
+
+A plain nginx reverse proxy that swaps the credential header for one key (keepalive to the same
+canned upstream, one worker) is the floor for any proxy on this machine. CPU per request is the
+proxy process's own user + system time over the throughput runs divided by the requests it served
+(the upstream, wrk and other processes are not counted).
+
+{reference}
+
 ## Notes on missed targets
 
 {notes}
@@ -189,6 +220,8 @@ budgets measured within the same run.
 - machine: {cores} cores ({cpu}), {memory}, kernel {kernel}
 - JDK: {jdk}; gateway `-Xms{heap} -Xmx{heap}`, default GC; nginx {nginx} (1 worker, canned JSON via `return 200`); {wrk}
 - load average at start {load_start}, at end {load_end} (1/5/15 min; other sessions on this machine may share its 2 cores)
+- reference proxy: a second nginx {nginx} (1 worker, `proxy_pass` with an upstream `keepalive 128`,
+  `proxy_set_header x-api-key`), measured in the same rounds as the gateway's routes
 - everything on loopback; the client sends a pool client token (`x-api-key`), so the KeyFailover route resolves
   the caller and pools the request; the plain route is the same route without `KeyFailover` (`StripPrefix=1`)
 - throughput: wrk `-t2 -c{connections}`, {rounds} x {secs} s per route, routes alternating, after a {warmup} s
@@ -212,7 +245,7 @@ budgets measured within the same run.
 {sse}
 
 {jmh}
-""".format(date=meta['date'], git=meta['git'], targets=table(('measure', 'measured', 'target', 'met?'), rows),
+""".format(reference=reference, date=meta['date'], git=meta['git'], targets=table(('measure', 'measured', 'target', 'met?'), rows),
            notes=notes, cores=meta['cores'], cpu=meta['cpu'], memory=meta['memory'], kernel=meta['kernel'],
            jdk=meta['jdk'], heap=meta['heap'], nginx=meta['nginx'], wrk=meta['wrk'], load_start=meta['load_start'],
            load_end=meta.get('load_end', '?'), connections=meta['connections'], rounds=meta['rounds'],

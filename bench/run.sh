@@ -4,8 +4,8 @@
 #   bench/run.sh            # about 6 minutes on 2 cores
 #
 # Everything runs on loopback: nginx (canned Messages API JSON), a streaming upstream, the
-# gateway jar with a KeyFailover route and the same route without the filter, wrk and a small
-# SSE client. Everything it starts is stopped when it ends, however it ends.
+# gateway jar with a KeyFailover route and the same route without the filter, a plain nginx
+# reverse proxy as the reference for the fastest possible proxy, wrk and a small SSE client. Everything it starts is stopped when it ends, however it ends.
 # Knobs (environment): BENCH_SECONDS (per measured run, default 10, run twice per route,
 # alternating), BENCH_WARMUP (default 10), BENCH_CONNECTIONS (default 64), BENCH_STREAMS
 # (slow streams, default 1000), BENCH_*_PORT, BENCH_GATEWAY_HEAP (default 256m),
@@ -49,8 +49,9 @@ java -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$OUT/jmh.classpa
 	|| { tail -30 "$OUT/jmh.txt" >&2; exit 1; }
 grep -E '^KeyPoolBenchmark\.' "$OUT/jmh.txt" | grep -E ' ns/op|alloc.rate.norm' | sed 's/^/    /' >&2
 
-log "starting nginx, the streaming upstream and the gateway (-Xmx$GATEWAY_HEAP)"
+log "starting nginx, the nginx reference proxy, the streaming upstream and the gateway (-Xmx$GATEWAY_HEAP)"
 start_nginx
+start_nginx_proxy
 start_sse_upstream
 JFR_OPTS=()
 if [ "${BENCH_JFR:-0}" = 1 ]; then
@@ -62,11 +63,13 @@ log "warm-up: ${WARMUP}s per route at $CONNECTIONS connections"
 wrk_run warmup-failover "$GATEWAY/v1/messages" "$CONNECTIONS" 2 "$WARMUP"
 wrk_run warmup-plain "$GATEWAY/plain/v1/messages" "$CONNECTIONS" 2 "$WARMUP"
 wrk_run warmup-direct "$DIRECT/v1/messages" 4 1 3
+wrk_run warmup-proxy "$PROXY/v1/messages" "$CONNECTIONS" 2 3
 
 log "throughput: $CONNECTIONS connections, ${SECONDS_PER_RUN}s x $ROUNDS per route, alternating"
 for round in $(seq "$ROUNDS"); do
-	wrk_run "load-plain-$round" "$GATEWAY/plain/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN"
-	wrk_run "load-failover-$round" "$GATEWAY/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN"
+	wrk_run "load-plain-$round" "$GATEWAY/plain/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN" "$GATEWAY_PID"
+	wrk_run "load-failover-$round" "$GATEWAY/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN" "$GATEWAY_PID"
+	wrk_run "load-nginxproxy-$round" "$PROXY/v1/messages" "$CONNECTIONS" 2 "$SECONDS_PER_RUN" "$PROXY_PID"
 done
 
 log "latency: 1 connection, ${SECONDS_PER_RUN}s x $ROUNDS per target, alternating"
@@ -74,6 +77,7 @@ for round in $(seq "$ROUNDS"); do
 	wrk_run "latency-direct-$round" "$DIRECT/v1/messages" 1 1 "$SECONDS_PER_RUN"
 	wrk_run "latency-plain-$round" "$GATEWAY/plain/v1/messages" 1 1 "$SECONDS_PER_RUN"
 	wrk_run "latency-failover-$round" "$GATEWAY/v1/messages" 1 1 "$SECONDS_PER_RUN"
+	wrk_run "latency-nginxproxy-$round" "$PROXY/v1/messages" 1 1 "$SECONDS_PER_RUN"
 done
 
 sse_client() {
