@@ -8,6 +8,7 @@ import java.util.Map;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import reactor.core.scheduler.Schedulers;
 
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
@@ -57,7 +58,8 @@ public class KeypoolConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ProviderDialects providerDialects(Clock clock) {
-		return ProviderDialects.builtIn(clock);
+		// Vertex token exchanges are blocking HTTP calls: on Reactor's bounded elastic threads.
+		return ProviderDialects.builtIn(clock, (task) -> Schedulers.boundedElastic().schedule(task));
 	}
 
 	/**
@@ -140,7 +142,7 @@ public class KeypoolConfiguration {
 	/** A configured key's credentials, for its provider's dialect. */
 	static KeyCredentials credentials(Key key) {
 		return new KeyCredentials(key.id(), key.secret(), key.accessKeyId(), key.secretAccessKey(),
-				key.sessionToken(), key.region(), null, null);
+				key.sessionToken(), key.region(), key.credentials(), key.project());
 	}
 
 	private static KeyPool toKeyPool(String name, Pool pool, ProviderDialect dialect, KeyStateStore store,

@@ -114,7 +114,7 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 * A pool of provider keys, tried in order for each pooled request.
 	 *
 	 * @param provider Provider: how keys authorize requests and how errors are worded
-	 * ({@code anthropic}, {@code bedrock}).
+	 * ({@code anthropic}, {@code bedrock}, {@code vertex}).
 	 * @param byok Pass requests carrying a credential that is not a client token through
 	 * to the provider unchanged (single attempt); when false they get a 401.
 	 * @param allowAnonymous Serve requests without any credential from the pool; for
@@ -175,10 +175,14 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 * @param secretAccessKey {@code bedrock}: AWS secret access key.
 	 * @param sessionToken {@code bedrock}: AWS session token of temporary credentials.
 	 * @param region {@code bedrock}: the AWS region the key signs for, such as
-	 * {@code us-east-1}; it must be the region of the route's Bedrock endpoint.
+	 * {@code us-east-1}; it must be the region of the route's Bedrock endpoint. {@code vertex}:
+	 * the Vertex AI location requests of this key go to, such as {@code us-east5}.
+	 * @param credentials {@code vertex}: the service account's JSON key itself (typically from a
+	 * mounted Secret); access tokens are exchanged at its {@code token_uri}.
+	 * @param project {@code vertex}: the Google Cloud project requests of this key go to.
 	 */
 	public record Key(String id, String secret, String group, String accessKeyId, String secretAccessKey,
-			String sessionToken, String region) {
+			String sessionToken, String region, String credentials, String project) {
 
 		/** Never prints the secret. */
 		@Override

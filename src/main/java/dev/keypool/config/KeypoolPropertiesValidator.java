@@ -163,7 +163,8 @@ public final class KeypoolPropertiesValidator {
 			boolean resolved = checkResolved(keyPath + ".secret", key.secret(), problems)
 					& checkResolved(keyPath + ".access-key-id", key.accessKeyId(), problems)
 					& checkResolved(keyPath + ".secret-access-key", key.secretAccessKey(), problems)
-					& checkResolved(keyPath + ".session-token", key.sessionToken(), problems);
+					& checkResolved(keyPath + ".session-token", key.sessionToken(), problems)
+					& checkResolved(keyPath + ".credentials", key.credentials(), problems);
 			ProviderDialect dialect = this.dialects.get(pool.provider()).orElse(null);
 			if (resolved && dialect != null) {
 				for (String problem : dialect.credentialProblems(KeypoolConfiguration.credentials(key))) {

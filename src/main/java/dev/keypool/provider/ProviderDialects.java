@@ -6,8 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 
 import dev.keypool.provider.bedrock.BedrockDialect;
+import dev.keypool.provider.vertex.VertexDialect;
 
 /**
  * The dialects this build knows, by name.
@@ -27,10 +30,26 @@ public final class ProviderDialects {
 		return builtIn(Clock.systemUTC());
 	}
 
-	/** Every dialect of this build; {@code clock} dates signatures and judges token expiry. */
+	/** Every dialect of this build; token exchanges run on threads of their own. */
 	public static ProviderDialects builtIn(Clock clock) {
-		return new ProviderDialects(List.of(new AnthropicDialect(), new BedrockDialect(clock)));
+		return builtIn(clock, TOKEN_EXCHANGES);
 	}
+
+	/**
+	 * Every dialect of this build; {@code clock} dates signatures and judges token expiry,
+	 * {@code tokenExchanges} runs the blocking token exchanges (never an event loop).
+	 */
+	public static ProviderDialects builtIn(Clock clock, Executor tokenExchanges) {
+		return new ProviderDialects(
+				List.of(new AnthropicDialect(), new BedrockDialect(clock), new VertexDialect(clock, tokenExchanges)));
+	}
+
+	/** Daemon threads, created when first needed and ended when idle. */
+	private static final Executor TOKEN_EXCHANGES = Executors.newCachedThreadPool((task) -> {
+		Thread thread = new Thread(task, "keypool-token-exchange");
+		thread.setDaemon(true);
+		return thread;
+	});
 
 	public Optional<ProviderDialect> get(String name) {
 		return Optional.ofNullable(this.byName.get(name));

@@ -65,7 +65,8 @@ class KeypoolConfigurationValidationTests {
 			"negative max waiting | keypool.pools.main.max-waiting=-1 | keypool.pools.main.max-waiting: must not be negative",
 			"negative token threshold | keypool.pools.main.min-remaining-tokens=-5 | keypool.pools.main.min-remaining-tokens: must not be negative",
 			"blank session header | keypool.pools.main.session-header= | keypool.pools.main.session-header: must not be blank",
-			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank" })
+			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank",
+			"vertex key without a service account | keypool.pools.main.provider=vertex | keypool.pools.main.keys[0].credentials: must hold the service account's JSON key" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');
