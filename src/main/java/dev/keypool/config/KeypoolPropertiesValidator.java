@@ -15,6 +15,7 @@ import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.provider.ProviderDialect;
 import dev.keypool.provider.ProviderDialects;
+import dev.keypool.provider.bedrock.BedrockDialect;
 
 import org.springframework.cloud.gateway.filter.FilterDefinition;
 import org.springframework.cloud.gateway.route.RouteDefinition;
@@ -35,6 +36,10 @@ public final class KeypoolPropertiesValidator {
 	private static final Pattern UNRESOLVED_PLACEHOLDER = Pattern.compile("\\$\\{([^}:]*)[^}]*}");
 
 	private static final Duration MAX_WAIT = Duration.ofSeconds(60);
+
+	/** An AWS Bedrock runtime endpoint, and its region. */
+	private static final Pattern BEDROCK_ENDPOINT = Pattern
+		.compile("bedrock-runtime(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?");
 
 	private final Set<String> knownProviders;
 
@@ -217,6 +222,34 @@ public final class KeypoolPropertiesValidator {
 							+ (pools.isEmpty() ? this.noPools.get() : "configured: " + String.join(", ", pools.keySet()))
 							+ ")");
 				}
+				else {
+					checkSigningRegions(pool, pools.get(pool), routes.get(r), r, problems);
+				}
+			}
+		}
+	}
+
+	/**
+	 * A Bedrock key signs for its own region; sent to an AWS endpoint of another region, every
+	 * request would be refused and the key disabled. Endpoints of other shapes (a VPC endpoint,
+	 * a proxy) are not judged.
+	 */
+	private static void checkSigningRegions(String poolName, Pool pool, RouteDefinition route, int routeIndex,
+			List<String> problems) {
+		if (!BedrockDialect.NAME.equals(pool.provider()) || route.getUri() == null || route.getUri().getHost() == null) {
+			return;
+		}
+		Matcher endpoint = BEDROCK_ENDPOINT.matcher(route.getUri().getHost());
+		if (!endpoint.matches()) {
+			return;
+		}
+		String endpointRegion = endpoint.group(1);
+		for (int i = 0; i < pool.keys().size(); i++) {
+			String region = pool.keys().get(i).region();
+			if (!isBlank(region) && !region.equals(endpointRegion)) {
+				problems.add("keypool.pools." + poolName + ".keys[" + i + "].region: '" + region
+						+ "' is not the region of the route's endpoint ('" + endpointRegion + "', " + ROUTES + "["
+						+ routeIndex + "].uri); its signatures would be refused there");
 			}
 		}
 	}

@@ -17,6 +17,13 @@ import dev.keypool.provider.vertex.VertexDialect;
  */
 public final class ProviderDialects {
 
+	/** Daemon threads, created when first needed and ended when idle. */
+	private static final Executor TOKEN_EXCHANGES = Executors.newCachedThreadPool((task) -> {
+		Thread thread = new Thread(task, "keypool-token-exchange");
+		thread.setDaemon(true);
+		return thread;
+	});
+
 	private final Map<String, ProviderDialect> byName = new LinkedHashMap<>();
 
 	public ProviderDialects(List<ProviderDialect> dialects) {
@@ -43,13 +50,6 @@ public final class ProviderDialects {
 		return new ProviderDialects(
 				List.of(new AnthropicDialect(), new BedrockDialect(clock), new VertexDialect(clock, tokenExchanges)));
 	}
-
-	/** Daemon threads, created when first needed and ended when idle. */
-	private static final Executor TOKEN_EXCHANGES = Executors.newCachedThreadPool((task) -> {
-		Thread thread = new Thread(task, "keypool-token-exchange");
-		thread.setDaemon(true);
-		return thread;
-	});
 
 	public Optional<ProviderDialect> get(String name) {
 		return Optional.ofNullable(this.byName.get(name));

@@ -184,7 +184,8 @@ class KeypoolConfigurationValidationTests {
 			"blank secret access key | keypool.pools.main.keys[0].secret-access-key= | keypool.pools.main.keys[0].secret-access-key: must not be blank",
 			"unset variable as the secret access key | keypool.pools.main.keys[0].secret-access-key=${AWS_SECRET_A} | keypool.pools.main.keys[0].secret-access-key: placeholder ${AWS_SECRET_A} did not resolve",
 			"an API key and AWS credentials | keypool.pools.main.keys[0].secret=bedrock-api-key-0001 | keypool.pools.main.keys[0].secret: a Bedrock key is either a Bedrock API key (secret) or AWS credentials",
-			"neither | keypool.pools.main.keys[0].access-key-id= | keypool.pools.main.keys[0].access-key-id: must not be blank" })
+			"neither | keypool.pools.main.keys[0].access-key-id= | keypool.pools.main.keys[0].access-key-id: must not be blank",
+			"a region other than the endpoint's | spring.cloud.gateway.server.webflux.routes[0].uri=https://bedrock-runtime.eu-west-1.amazonaws.com | keypool.pools.main.keys[0].region: 'us-east-1' is not the region of the route's endpoint ('eu-west-1'" })
 	void badBedrockKeyStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		properties.put("keypool.pools.main.provider", "bedrock");
