@@ -245,7 +245,7 @@ public class KeyPool {
 	}
 
 	private boolean anyScopeRunning(PoolKey key, Instant now) {
-		Map<String, KeyState> scopes = this.store.scopes(this.name, key.id());
+		Map<String, KeyState> scopes = this.store.scopes(this.name, stateId(key));
 		if (scopes.isEmpty()) {
 			return false; // even an empty map's iterator is an object
 		}
@@ -269,7 +269,7 @@ public class KeyPool {
 			latestClass = ModelClasses.KEY_WIDE;
 			latest = keyWide;
 		}
-		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, key.id()).entrySet()) {
+		for (Map.Entry<String, KeyState> scope : this.store.scopes(this.name, stateId(key)).entrySet()) {
 			KeyState state = scope.getValue();
 			if (isRunning(state, now) && (latest == null || state.cooldownUntil().isAfter(latest.cooldownUntil()))) {
 				latestClass = scope.getKey();
