@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import reactor.core.scheduler.Schedulers;
 
 import dev.keypool.budget.ClientBudgets;
 import dev.keypool.config.KeypoolProperties.Key;
@@ -31,8 +32,12 @@ import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.RateLimitBook;
 import dev.keypool.pool.Scheduling;
 import dev.keypool.pool.SessionAffinity;
+import dev.keypool.provider.KeyAuthorizer;
+import dev.keypool.provider.KeyCredentials;
+import dev.keypool.provider.ProviderDialect;
 import dev.keypool.provider.ProviderDialects;
 import dev.keypool.usage.UsageAccounting;
+import dev.keypool.tracing.PooledRequestTracing;
 
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -59,8 +64,9 @@ public class KeypoolConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ProviderDialects providerDialects() {
-		return ProviderDialects.builtIn();
+	ProviderDialects providerDialects(Clock clock) {
+		// Vertex token exchanges are blocking HTTP calls: on Reactor's bounded elastic threads.
+		return ProviderDialects.builtIn(clock, (task) -> Schedulers.boundedElastic().schedule(task));
 	}
 
 	/**
@@ -92,7 +98,9 @@ public class KeypoolConfiguration {
 		new KeypoolPropertiesValidator(dialects.names()).warnings(properties, gateway.getRoutes())
 			.forEach(logger::warn);
 		List<KeyPool> pools = new ArrayList<>();
-		properties.pools().forEach((name, pool) -> pools.add(toKeyPool(name, pool, store, clock)));
+		properties.pools()
+			.forEach((name, pool) -> pools
+				.add(toKeyPool(name, pool, dialects.get(pool.provider()).orElseThrow(), store, clock)));
 		return new KeyPools(pools);
 	}
 
@@ -102,7 +110,7 @@ public class KeypoolConfiguration {
 	 */
 	public static List<String> problems(KeypoolProperties properties, List<RouteDefinition> routes,
 			ProviderDialects dialects, Environment environment) {
-		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects.names(),
+		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects,
 				() -> NoPoolsExplanation.explain(environment));
 		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
 		problems.addAll(validator.validate(properties, routes));
@@ -118,9 +126,10 @@ public class KeypoolConfiguration {
 	/** Serves the pools and clients of the configuration in force, see {@link LiveKeypool}. */
 	@Bean
 	KeyFailoverGatewayFilterFactory keyFailoverGatewayFilterFactory(KeypoolProperties properties, LiveKeypool live,
-			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets) {
+			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets,
+			PooledRequestTracing tracing) {
 		return new KeyFailoverGatewayFilterFactory(live::bindings, properties.maxRequestBody(), bufferBudget,
-				properties.streamIdleTimeout(), waitTimers, usage, budgets);
+				properties.streamIdleTimeout(), waitTimers, usage, budgets, tracing);
 	}
 
 	/** What the {@code KeyFailover} filter needs of one configuration: pools and client tokens. */
@@ -129,8 +138,11 @@ public class KeypoolConfiguration {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools) {
 			Pool config = properties.pools().get(pool.name());
-			bindings.put(pool.name(), new PoolBinding(pool, dialects.get(pool.provider()).orElseThrow(),
-					config.byok(), config.allowAnonymous()));
+			ProviderDialect dialect = dialects.get(pool.provider()).orElseThrow();
+			Map<String, KeyAuthorizer> authorizers = new LinkedHashMap<>();
+			config.keys().forEach((key) -> authorizers.put(key.id(), dialect.authorizer(credentials(key))));
+			bindings.put(pool.name(),
+					new PoolBinding(pool, dialect, config.byok(), config.allowAnonymous(), authorizers));
 		}
 		Map<String, String> tokensByClientId = new LinkedHashMap<>();
 		properties.clients().forEach((client) -> tokensByClientId.put(client.id(), client.token()));
@@ -153,11 +165,20 @@ public class KeypoolConfiguration {
 		return new PooledRequestHeadersFilter();
 	}
 
+	/** A configured key's credentials, for its provider's dialect. */
+	static KeyCredentials credentials(Key key) {
+		return new KeyCredentials(key.id(), key.secret(), key.accessKeyId(), key.secretAccessKey(),
+				key.sessionToken(), key.region(), key.credentials(), key.project());
+	}
+
 	/** Builds one pool from its configuration; at startup and for a pool a reload changed. */
-	public static KeyPool toKeyPool(String name, Pool pool, KeyStateStore store, Clock clock) {
+	public static KeyPool toKeyPool(String name, Pool pool, ProviderDialect dialect, KeyStateStore store,
+			Clock clock) {
 		List<PoolKey> keys = new ArrayList<>();
 		for (Key key : pool.keys()) {
-			keys.add(new PoolKey(key.id(), key.secret(), key.group()));
+			KeyCredentials credentials = credentials(key);
+			keys.add(new PoolKey(key.id(), dialect.fingerprint(credentials), key.group(),
+					dialect.hintSource(credentials)));
 		}
 		FailoverPolicy policy = new FailoverPolicy(pool.cooldownOn(), pool.disableOn(), pool.defaultCooldown(),
 				pool.maxCooldown(), pool.minCooldown());

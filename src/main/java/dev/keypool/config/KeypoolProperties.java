@@ -144,7 +144,8 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	/**
 	 * A pool of provider keys, tried in order for each pooled request.
 	 *
-	 * @param provider Provider dialect: key header and error wording ({@code anthropic}).
+	 * @param provider Provider: how keys authorize requests and how errors are worded
+	 * ({@code anthropic}, {@code bedrock}, {@code vertex}).
 	 * @param byok Pass requests carrying a credential that is not a client token through
 	 * to the provider unchanged (single attempt); when false they get a 401.
 	 * @param allowAnonymous Serve requests without any credential from the pool; for
@@ -195,11 +196,24 @@ public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 	 * One provider key.
 	 *
 	 * @param id Stable label used in metrics, actuator, logs and {@code X-Keypool-Key}.
-	 * @param secret The provider API key; only ever sent upstream.
-	 * @param group Keys sharing one rate-limit domain (one organization or workspace) have the
-	 * same group: a cooldown on one applies to all of them for that model class.
+	 * @param secret The provider API key (for {@code bedrock}: a Bedrock API key, sent as
+	 * {@code Authorization: Bearer}); only ever sent upstream.
+	 * @param group Keys sharing one rate-limit domain (one organization or workspace, one AWS
+	 * account, one Google Cloud project) have the same group: a cooldown on one applies to all
+	 * of them for that model class.
+	 * @param accessKeyId {@code bedrock}: AWS access key id the key signs with (instead of
+	 * {@code secret}).
+	 * @param secretAccessKey {@code bedrock}: AWS secret access key.
+	 * @param sessionToken {@code bedrock}: AWS session token of temporary credentials.
+	 * @param region {@code bedrock}: the AWS region the key signs for, such as
+	 * {@code us-east-1}; it must be the region of the route's Bedrock endpoint. {@code vertex}:
+	 * the Vertex AI location requests of this key go to, such as {@code us-east5}.
+	 * @param credentials {@code vertex}: the service account's JSON key itself (typically from a
+	 * mounted Secret); access tokens are exchanged at its {@code token_uri}.
+	 * @param project {@code vertex}: the Google Cloud project requests of this key go to.
 	 */
-	public record Key(String id, String secret, String group) {
+	public record Key(String id, String secret, String group, String accessKeyId, String secretAccessKey,
+			String sessionToken, String region, String credentials, String project) {
 
 		/** Never prints the secret. */
 		@Override

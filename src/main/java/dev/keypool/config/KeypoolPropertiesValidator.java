@@ -14,6 +14,9 @@ import dev.keypool.config.KeypoolProperties.Client;
 import dev.keypool.config.KeypoolProperties.Limits;
 import dev.keypool.config.KeypoolProperties.Key;
 import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.provider.ProviderDialect;
+import dev.keypool.provider.ProviderDialects;
+import dev.keypool.provider.bedrock.BedrockDialect;
 
 import org.springframework.cloud.gateway.filter.FilterDefinition;
 import org.springframework.cloud.gateway.route.RouteDefinition;
@@ -38,7 +41,13 @@ public final class KeypoolPropertiesValidator {
 	/** Client ids that label callers without a client token in metrics and logs. */
 	private static final Set<String> RESERVED_CLIENT_IDS = Set.of("anonymous", "byok");
 
+	/** An AWS Bedrock runtime endpoint, and its region. */
+	private static final Pattern BEDROCK_ENDPOINT = Pattern
+		.compile("bedrock-runtime(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?");
+
 	private final Set<String> knownProviders;
+
+	private final ProviderDialects dialects;
 
 	private final Supplier<String> noPools;
 
@@ -51,6 +60,21 @@ public final class KeypoolPropertiesValidator {
 	 * is (see {@link NoPoolsExplanation})
 	 */
 	public KeypoolPropertiesValidator(Set<String> knownProviders, Supplier<String> noPools) {
+		this(ProviderDialects.builtIn(), knownProviders, noPools);
+	}
+
+	/**
+	 * @param dialects check each key's credentials for its provider
+	 * @param noPools explains, when a route names a pool and none is configured, why that
+	 * is (see {@link NoPoolsExplanation})
+	 */
+	public KeypoolPropertiesValidator(ProviderDialects dialects, Supplier<String> noPools) {
+		this(dialects, dialects.names(), noPools);
+	}
+
+	private KeypoolPropertiesValidator(ProviderDialects dialects, Set<String> knownProviders,
+			Supplier<String> noPools) {
+		this.dialects = dialects;
 		this.knownProviders = Set.copyOf(knownProviders);
 		this.noPools = noPools;
 	}
@@ -168,11 +192,16 @@ public final class KeypoolPropertiesValidator {
 			else if (!ids.add(key.id())) {
 				problems.add(keyPath + ".id: duplicate key id '" + key.id() + "'");
 			}
-			if (isBlank(key.secret())) {
-				problems.add(keyPath + ".secret: must not be blank");
-			}
-			else {
-				checkResolved(keyPath + ".secret", key.secret(), problems);
+			boolean resolved = checkResolved(keyPath + ".secret", key.secret(), problems)
+					& checkResolved(keyPath + ".access-key-id", key.accessKeyId(), problems)
+					& checkResolved(keyPath + ".secret-access-key", key.secretAccessKey(), problems)
+					& checkResolved(keyPath + ".session-token", key.sessionToken(), problems)
+					& checkResolved(keyPath + ".credentials", key.credentials(), problems);
+			ProviderDialect dialect = this.dialects.get(pool.provider()).orElse(null);
+			if (resolved && dialect != null) {
+				for (String problem : dialect.credentialProblems(KeypoolConfiguration.credentials(key))) {
+					problems.add(keyPath + "." + problem);
+				}
 			}
 			if (key.group() != null && key.group().isBlank()) {
 				problems.add(keyPath + ".group: must not be blank when set");
@@ -220,6 +249,34 @@ public final class KeypoolPropertiesValidator {
 							+ (pools.isEmpty() ? this.noPools.get() : "configured: " + String.join(", ", pools.keySet()))
 							+ ")");
 				}
+				else {
+					checkSigningRegions(pool, pools.get(pool), routes.get(r), r, problems);
+				}
+			}
+		}
+	}
+
+	/**
+	 * A Bedrock key signs for its own region; sent to an AWS endpoint of another region, every
+	 * request would be refused and the key disabled. Endpoints of other shapes (a VPC endpoint,
+	 * a proxy) are not judged.
+	 */
+	private static void checkSigningRegions(String poolName, Pool pool, RouteDefinition route, int routeIndex,
+			List<String> problems) {
+		if (!BedrockDialect.NAME.equals(pool.provider()) || route.getUri() == null || route.getUri().getHost() == null) {
+			return;
+		}
+		Matcher endpoint = BEDROCK_ENDPOINT.matcher(route.getUri().getHost());
+		if (!endpoint.matches()) {
+			return;
+		}
+		String endpointRegion = endpoint.group(1);
+		for (int i = 0; i < pool.keys().size(); i++) {
+			String region = pool.keys().get(i).region();
+			if (!isBlank(region) && !region.equals(endpointRegion)) {
+				problems.add("keypool.pools." + poolName + ".keys[" + i + "].region: '" + region
+						+ "' is not the region of the route's endpoint ('" + endpointRegion + "', " + ROUTES + "["
+						+ routeIndex + "].uri); its signatures would be refused there");
 			}
 		}
 	}

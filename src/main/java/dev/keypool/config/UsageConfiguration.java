@@ -57,7 +57,8 @@ public class UsageConfiguration {
 
 	@Bean
 	UsageAccounting usageAccounting(ClientBudgets budgets, ObjectProvider<MeterRegistry> registry) {
-		return new UsageAccounting(registry.getIfAvailable(SimpleMeterRegistry::new), List.of(budgets));
+		return new UsageAccounting(registry.getIfAvailable(SimpleMeterRegistry::new),
+				List.of(budgets, new UsageOnRequestSpans()));
 	}
 
 	@Bean

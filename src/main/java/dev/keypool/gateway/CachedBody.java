@@ -1,6 +1,10 @@
 package dev.keypool.gateway;
 
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.netty.buffer.ByteBufInputStream;
 
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -92,6 +96,17 @@ final class CachedBody {
 			return this.netty.getNativeBuffer().getByte(this.netty.getNativeBuffer().readerIndex() + index);
 		}
 		return this.heap[index];
+	}
+
+	/**
+	 * The body's bytes from the start, read in place (for a request signature); valid until
+	 * {@link #release()}.
+	 */
+	InputStream openStream() {
+		if (this.netty != null) {
+			return new ByteBufInputStream(this.netty.getNativeBuffer().duplicate());
+		}
+		return new ByteArrayInputStream((this.heap != null) ? this.heap : new byte[0]);
 	}
 
 	/** The body for one attempt, created at subscription so an attempt never sent retains nothing. */

@@ -38,11 +38,12 @@ final class GatewayErrors {
 		if (response.isCommitted()) {
 			return Mono.empty();
 		}
-		byte[] body = dialect.errorBody(kind, message);
+		byte[] body = dialect.errorBody(status.value(), kind, message);
 		response.setStatusCode(status);
 		HttpHeaders responseHeaders = response.getHeaders();
 		responseHeaders.setContentType(MediaType.APPLICATION_JSON);
 		responseHeaders.setContentLength(body.length);
+		dialect.errorHeaders(kind).forEach(responseHeaders::set);
 		if (headers != null) {
 			headers.accept(responseHeaders);
 		}

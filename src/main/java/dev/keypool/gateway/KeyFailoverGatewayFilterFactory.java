@@ -1,9 +1,11 @@
 package dev.keypool.gateway;
 
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,13 +30,19 @@ import dev.keypool.pool.ModelField;
 import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
+import dev.keypool.provider.AttemptRequest;
+import dev.keypool.provider.Authorized;
 import dev.keypool.provider.ErrorKind;
+import dev.keypool.provider.KeyAuthorizer;
 import dev.keypool.provider.ProviderDialect;
+import dev.keypool.tracing.PooledRequestTracing;
+import dev.keypool.tracing.RequestSpan;
 import dev.keypool.usage.UsageAccounting;
 
 import org.springframework.cloud.gateway.filter.GatewayFilter;
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
 import org.springframework.cloud.gateway.filter.factory.AbstractGatewayFilterFactory;
+import org.springframework.cloud.gateway.route.Route;
 import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
@@ -105,6 +113,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final ClientBudgets budgets;
 
+	private final PooledRequestTracing tracing;
+
 	/**
 	 * @param pools the pools by name
 	 * @param callers tells pooled callers from BYOK ones
@@ -114,12 +124,13 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
+	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
 			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
-			UsageAccounting usage, ClientBudgets budgets) {
+			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
 		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers, usage,
-				budgets);
+				budgets, tracing);
 	}
 
 	/**
@@ -131,10 +142,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
+	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
 			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers, UsageAccounting usage,
-			ClientBudgets budgets) {
+			ClientBudgets budgets, PooledRequestTracing tracing) {
 		super(Config.class);
 		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
@@ -143,6 +155,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		this.waitTimers = waitTimers;
 		this.usage = usage;
 		this.budgets = budgets;
+		this.tracing = tracing;
 	}
 
 	private static Supplier<PoolBindings> fixed(PoolBindings bindings) {
@@ -198,7 +211,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 					ErrorKind.INVALID_REQUEST, "method " + request.getMethod().name() + " is not allowed here",
 					(headers) -> headers.set(HttpHeaders.ALLOW, RequestEdges.ALLOW_HEADER_VALUE)));
 		}
-		String badRequest = RequestEdges.badRequest(request);
+		String badRequest = RequestEdges.badRequest(request, binding.dialect().allowsEncodedSlash());
 		if (badRequest != null) {
 			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.BAD_REQUEST,
 					ErrorKind.INVALID_REQUEST, badRequest));
@@ -207,6 +220,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			return refuse(exchange, requestTooLarge(exchange, binding));
 		}
 		Caller caller = callers.resolve(request.getHeaders());
+		if (caller.kind() == Caller.Kind.ANONYMOUS
+				&& binding.dialect().carriesOwnCredential(request.getHeaders()::getFirst)) {
+			caller = Caller.OWN_KEY;
+		}
 		KeyPool pool = binding.pool();
 		this.usage.begin(exchange, pool, caller.clientId(), caller.kind() == Caller.Kind.OWN_KEY);
 		switch (caller.kind()) {
@@ -322,7 +339,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			declaredLength = 0;
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
-		return CachedBody
+		Mono<Void> request = CachedBody
 			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
@@ -334,6 +351,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
 							: overloaded(exchange, binding));
+		return this.tracing.observe(exchange, binding.pool().name(), binding.pool().provider(), request);
 	}
 
 	/**
@@ -364,26 +382,48 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		if (key == null) {
 			return exhausted(exchange, chain, attempts);
 		}
-		ServerWebExchange attemptExchange = exchange.mutate().request(attempts.requestFor(exchange, key)).build();
-		AttemptObservations.beginAttempt(exchange);
-		return chain.filter(attemptExchange)
-			.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
-			.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
-			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
-				AttemptObservations.endWithoutResponse(exchange, ex);
-				return Mono.just(new AttemptResult(ex));
-			})
+		return attempts.requestFor(exchange, key).onErrorMap(AuthorizationFailed::new).flatMap((attemptRequest) -> {
+			AttemptObservations.beginAttempt(exchange);
+			RequestSpan.of(exchange).attemptStarted(key.id(), attempts.attemptCount());
+			return chain.filter(exchange.mutate().request(attemptRequest).build())
+				.doOnCancel(() -> AttemptObservations.endWithoutResponse(exchange, null))
+				.then(Mono.fromSupplier(() -> AttemptResult.RESPONDED))
+				.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
+					AttemptObservations.endWithoutResponse(exchange, ex);
+					return Mono.just(new AttemptResult(ex));
+				});
+		})
 			.flatMap((result) -> (result.error == null) ? decide(exchange, chain, attempts, key)
-					: networkFailure(exchange, attempts, key, result.error));
+					: networkFailure(exchange, attempts, key, result.error))
+			.onErrorResume(AuthorizationFailed.class, (ex) -> unauthorized(exchange, chain, attempts, key, ex));
+	}
+
+	/**
+	 * The key could not authorize the attempt (its access token could not be obtained): it is
+	 * of no use for now, so it cools down key-wide for {@code default-cooldown} and the next key
+	 * is tried. The cause is logged by type only: token endpoints may echo what they were sent.
+	 */
+	private Mono<Void> unauthorized(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts,
+			PoolKey key, AuthorizationFailed failure) {
+		KeyPool pool = attempts.binding.pool();
+		logger.warn("Pool '" + pool.name() + "': key '" + key.id() + "' could not authorize a request ("
+				+ failure.getCause().getClass().getSimpleName() + "); cooling it down");
+		logger.debug("Key authorization failure", failure.getCause());
+		pool.recordAttempt(key, AttemptOutcome.AUTH_FAILED);
+		pool.coolDown(key, pool.policy().defaultCooldown(), HttpStatus.UNAUTHORIZED.value());
+		pool.recordFailover(AttemptOutcome.AUTH_FAILED);
+		return attempt(exchange, chain, attempts);
 	}
 
 	private Mono<Void> decide(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts, PoolKey key) {
 		KeyPool pool = attempts.binding.pool();
 		HttpStatusCode status = exchange.getResponse().getStatusCode();
-		Verdict verdict = (status != null) ? pool.policy().classify(status.value()) : Verdict.RELAY;
+		HttpHeaders responseHeaders = exchange.getResponse().getHeaders();
+		Verdict verdict = (status != null)
+				? attempts.binding.dialect().classify(pool.policy(), status.value(), responseHeaders::getFirst)
+				: Verdict.RELAY;
 		AttemptOutcome outcome = AttemptOutcome.of(verdict);
 		pool.recordAttempt(key, outcome);
-		HttpHeaders responseHeaders = exchange.getResponse().getHeaders();
 		pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
 		switch (verdict) {
 			case COOL_DOWN -> pool.coolDown(key, attempts.modelClass,
@@ -398,6 +438,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				}
 				attempts.body.release();
 				pool.recordPooledRequestCompleted(attempts.attemptCount());
+				RequestSpan.of(exchange).attemptRelayed(outcome);
 				HttpHeaders headers = exchange.getResponse().getHeaders();
 				headers.set(KEY_HEADER, key.id());
 				headers.set(ATTEMPTS_HEADER, Integer.toString(attempts.attemptCount()));
@@ -405,6 +446,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordFailover(outcome);
+		RequestSpan.of(exchange).attemptEnded(outcome);
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
 	}
 
@@ -419,6 +461,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		attempts.body.release();
 		pool.recordExhausted(exhaustion);
+		RequestSpan.of(exchange).exhausted();
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		String attemptCount = Integer.toString(attempts.attemptCount());
 		if (exhaustion instanceof Exhaustion.Transient transientExhaustion) {
@@ -485,6 +528,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private Mono<Void> networkFailure(ServerWebExchange exchange, Attempts attempts, PoolKey key, Throwable error) {
 		KeyPool pool = attempts.binding.pool();
 		pool.recordAttempt(key, AttemptOutcome.NETWORK_ERROR);
+		RequestSpan.of(exchange).attemptFailed(error);
 		pool.recordPooledRequestCompleted(attempts.attemptCount());
 		attempts.body.release();
 		String attemptCount = Integer.toString(attempts.attemptCount());
@@ -571,9 +615,13 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			this.planned = true;
 			KeyPool pool = this.binding.pool();
 			CachedBody cached = this.body;
-			String model = (cached.size() > 0) ? ModelField.find(cached::byteAt, cached.size()) : null;
+			String model = this.binding.dialect().modelFromPath(exchange.getRequest().getURI().getRawPath());
+			if (model == null && cached.size() > 0) {
+				model = ModelField.find(cached::byteAt, cached.size());
+			}
 			this.modelClass = pool.modelClassOf(model);
 			UsageAccounting.modelClass(exchange, this.modelClass);
+			RequestSpan.of(exchange).model(model, this.modelClass);
 			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
 			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
 					? session : null;
@@ -590,18 +638,41 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			return this.earlierAttempts + this.walker.attempts();
 		}
 
-		/** The caller's request with the caller's credential replaced by the key, and the cached body. */
-		ServerHttpRequest requestFor(ServerWebExchange exchange, PoolKey key) {
+		/**
+		 * The caller's request with the caller's credentials replaced by what the key adds
+		 * (its header, a fresh signature, an access token and the key's own path), and the
+		 * cached body.
+		 */
+		Mono<ServerHttpRequest> requestFor(ServerWebExchange exchange, PoolKey key) {
 			ServerHttpRequest original = exchange.getRequest();
 			if (this.baseHeaders == null) {
-				this.baseHeaders = withoutCredentials(original.getHeaders(), this.body.size());
+				this.baseHeaders = withoutCredentials(original.getHeaders(), this.body.size(),
+						this.binding.dialect().credentialHeaders());
 			}
+			KeyAuthorizer authorizer = this.binding.authorizer(key);
+			return Mono.defer(() -> Mono.fromCompletionStage(authorizer.authorize(attemptRequest(exchange))))
+				.map((authorized) -> authorizedRequest(original, authorized));
+		}
+
+		private AttemptRequest attemptRequest(ServerWebExchange exchange) {
+			ServerHttpRequest original = exchange.getRequest();
+			Route route = exchange.getAttribute(ServerWebExchangeUtils.GATEWAY_ROUTE_ATTR);
+			URI upstream = (route != null) ? route.getUri() : original.getURI();
+			CachedBody cached = this.body;
+			return new AttemptRequest(original.getMethod().name(), upstream.getScheme(), upstream.getHost(),
+					upstream.getPort(), original.getURI().getRawPath(), original.getURI().getRawQuery(),
+					cached::openStream);
+		}
+
+		private ServerHttpRequest authorizedRequest(ServerHttpRequest original, Authorized authorized) {
 			HttpHeaders headers = new HttpHeaders();
 			headers.putAll(this.baseHeaders);
-			headers.set(this.binding.dialect().keyHeader(), key.secret());
+			authorized.headers().forEach(headers::set);
 			HttpHeaders readOnly = HttpHeaders.readOnlyHttpHeaders(headers);
 			CachedBody cached = this.body;
-			return new ServerHttpRequestDecorator(original) {
+			ServerHttpRequest routed = Objects.equals(authorized.rawPath(), original.getURI().getRawPath()) ? original
+					: original.mutate().path(authorized.rawPath()).build();
+			return new ServerHttpRequestDecorator(routed) {
 
 				@Override
 				public HttpHeaders getHeaders() {
@@ -616,17 +687,28 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			};
 		}
 
-		private static HttpHeaders withoutCredentials(HttpHeaders callerHeaders, int bodySize) {
+		private static HttpHeaders withoutCredentials(HttpHeaders callerHeaders, int bodySize,
+				Set<String> credentialHeaders) {
 			HttpHeaders headers = new HttpHeaders();
 			headers.putAll(callerHeaders);
 			headers.remove(CallerResolver.API_KEY_HEADER);
 			headers.remove(HttpHeaders.AUTHORIZATION);
+			credentialHeaders.forEach(headers::remove);
 			headers.remove(HttpHeaders.CONTENT_LENGTH);
 			headers.remove(HttpHeaders.TRANSFER_ENCODING);
 			if (bodySize > 0) {
 				headers.setContentLength(bodySize);
 			}
 			return headers;
+		}
+
+	}
+
+	/** A key's authorizer failed before anything was sent. */
+	private static final class AuthorizationFailed extends RuntimeException {
+
+		AuthorizationFailed(Throwable cause) {
+			super(null, cause, false, false);
 		}
 
 	}

@@ -23,11 +23,20 @@ final class RequestEdges {
 
 	/** Why the request is refused with 400, or {@code null} when its path and headers are fine. */
 	static String badRequest(ServerHttpRequest request) {
+		return badRequest(request, false);
+	}
+
+	/**
+	 * As {@link #badRequest(ServerHttpRequest)}; with {@code encodedSlashAllowed} (a provider
+	 * whose resource names contain slashes, such as Bedrock's ARNs) an encoded slash is
+	 * accepted inside a segment, dot segments and backslashes still are not.
+	 */
+	static String badRequest(ServerHttpRequest request, boolean encodedSlashAllowed) {
 		if (request.getHeaders().containsHeader(HttpHeaders.UPGRADE)) {
 			return "protocol upgrades are not forwarded";
 		}
 		String rawPath = request.getURI().getRawPath();
-		return (rawPath != null) ? badPath(rawPath) : null;
+		return (rawPath != null) ? badPath(rawPath, encodedSlashAllowed) : null;
 	}
 
 	static boolean methodAllowed(ServerHttpRequest request) {
@@ -40,7 +49,11 @@ final class RequestEdges {
 	 * or backslash that an upstream may decode into a separator.
 	 */
 	static String badPath(String rawPath) {
-		if (containsIgnoreCase(rawPath, "%2f") || containsIgnoreCase(rawPath, "%5c") || rawPath.indexOf('\\') >= 0) {
+		return badPath(rawPath, false);
+	}
+
+	static String badPath(String rawPath, boolean encodedSlashAllowed) {
+		if ((!encodedSlashAllowed && containsIgnoreCase(rawPath, "%2f")) || containsIgnoreCase(rawPath, "%5c") || rawPath.indexOf('\\') >= 0) {
 			return "encoded slashes and backslashes are not allowed in the path";
 		}
 		int start = 0;

@@ -42,6 +42,12 @@ final class ResponseRelay {
 	/** An event larger than this is relayed unaligned rather than held without bound. */
 	private static final int MAX_PENDING_EVENT_BYTES = 1024 * 1024;
 
+	/** The binary stream format of Amazon Bedrock's streaming responses. */
+	static final MediaType AMAZON_EVENT_STREAM = MediaType.parseMediaType("application/vnd.amazon.eventstream");
+
+	/** The event-stream format's largest message (16 MB of payload plus headers and framing). */
+	private static final int MAX_EVENT_STREAM_MESSAGE_BYTES = 16 * 1024 * 1024 + 128 * 1024 + 16;
+
 	private ResponseRelay() {
 	}
 
@@ -54,9 +60,16 @@ final class ResponseRelay {
 		ServerHttpResponse response = exchange.getResponse();
 		Flux<ByteBuf> received = UsageAccounting.meter(exchange, connection.inbound().receive().retain(),
 				response.getHeaders().getFirst(KeyFailoverGatewayFilterFactory.KEY_HEADER));
-		Mono<Void> write = isEventStream(response)
-				? writeEventStream(response, received, connection, dialect, streamIdleTimeout)
-				: response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
+		Mono<Void> write;
+		if (isEventStream(response)) {
+			write = writeEventStream(response, received, connection, dialect, streamIdleTimeout);
+		}
+		else if (isAmazonEventStream(response)) {
+			write = writeAmazonEventStream(response, received, connection, dialect, streamIdleTimeout);
+		}
+		else {
+			write = response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
+		}
 		return write.doFinally((signal) -> {
 			if (signal != SignalType.ON_COMPLETE) {
 				connection.dispose();
@@ -92,6 +105,48 @@ final class ResponseRelay {
 			return Mono.just(Unpooled.wrappedBuffer(aligner.terminate(dialect.streamErrorEvent(message))));
 		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
 		return response.writeAndFlushWith(events.map((buf) -> Mono.just(wrap(buf, factory))));
+	}
+
+	/**
+	 * Relays whole event-stream messages, each flushed as it arrives. A stream that breaks,
+	 * ends inside a message, or sends nothing for {@code idleTimeout} ends with the provider's
+	 * exception message instead of a cut connection.
+	 */
+	private static Mono<Void> writeAmazonEventStream(ServerHttpResponse response, Flux<ByteBuf> received,
+			Connection connection, ProviderDialect dialect, Duration idleTimeout) {
+		EventStreamAligner aligner = new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES);
+		DataBufferFactory factory = response.bufferFactory();
+		Flux<ByteBuf> messages = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
+			ByteBuf complete = aligner.next(chunk);
+			if (complete != null) {
+				sink.next(complete);
+			}
+		}).concatWith(Mono.defer(() -> {
+			if (!aligner.endsInsideMessage()) {
+				return Mono.empty();
+			}
+			logger.debug("Upstream event stream ended inside a message; ending it with an exception message");
+			return Mono.just(Unpooled.wrappedBuffer(dialect.streamErrorEvent(STREAM_BROKEN_MESSAGE)));
+		})).onErrorResume((ex) -> {
+			String message = (ex instanceof TimeoutException) ? idleMessage(idleTimeout) : STREAM_BROKEN_MESSAGE;
+			logger.debug("Upstream event stream failed after the response was committed (" + message
+					+ "); ending it with an exception message", ex);
+			connection.dispose();
+			boolean aligned = aligner.aligned();
+			aligner.close();
+			return aligned ? Mono.just(Unpooled.wrappedBuffer(dialect.streamErrorEvent(message))) : Mono.empty();
+		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+		return response.writeAndFlushWith(messages.map((buf) -> Mono.just(wrap(buf, factory))));
+	}
+
+	static boolean isAmazonEventStream(ServerHttpResponse response) {
+		try {
+			MediaType type = response.getHeaders().getContentType();
+			return type != null && AMAZON_EVENT_STREAM.isCompatibleWith(type);
+		}
+		catch (RuntimeException ex) {
+			return false;
+		}
 	}
 
 	static String idleMessage(Duration idleTimeout) {

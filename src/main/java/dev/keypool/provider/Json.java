@@ -3,12 +3,12 @@ package dev.keypool.provider;
 /**
  * The one piece of JSON the dialects need: a string literal's content.
  */
-final class Json {
+public final class Json {
 
 	private Json() {
 	}
 
-	static String escape(String value) {
+	public static String escape(String value) {
 		StringBuilder out = new StringBuilder(value.length() + 8);
 		for (int i = 0; i < value.length(); i++) {
 			char c = value.charAt(i);

@@ -112,7 +112,7 @@ public class UsageAccounting {
 		count(counted);
 		for (UsageListener listener : this.listeners) {
 			try {
-				listener.counted(counted);
+				listener.counted(exchange, counted);
 			}
 			catch (RuntimeException ex) {
 				logger.warn("Usage listener failed: " + ex.getClass().getName());

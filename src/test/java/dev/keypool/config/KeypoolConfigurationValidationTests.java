@@ -69,7 +69,8 @@ class KeypoolConfigurationValidationTests {
 			"blank group | keypool.pools.main.keys[0].group= | keypool.pools.main.keys[0].group: must not be blank",
 			"zero requests per minute | keypool.clients[0].limits.requests-per-minute=0 | keypool.clients[0].limits.requests-per-minute: must be positive",
 			"negative tokens per day | keypool.clients[0].limits.tokens-per-day=-1 | keypool.clients[0].limits.tokens-per-day: must be positive",
-			"reserved client id | keypool.clients[0].id=byok | keypool.clients[0].id: 'byok' is reserved" })
+			"reserved client id | keypool.clients[0].id=byok | keypool.clients[0].id: 'byok' is reserved",
+			"vertex key without a service account | keypool.pools.main.provider=vertex | keypool.pools.main.keys[0].credentials: must hold the service account's JSON key" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');
@@ -179,6 +180,31 @@ class KeypoolConfigurationValidationTests {
 
 		assertThat(analysis.getDescription()).contains("\n    keypool.pools.a.keys: a pool needs at least one key")
 			.contains("\n    keypool.pools.b.keys[0].secret: must not be blank");
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@CsvSource(delimiter = '|', value = {
+			"no region | keypool.pools.main.keys[0].region= | keypool.pools.main.keys[0].region: must name the AWS region the key signs for",
+			"blank secret access key | keypool.pools.main.keys[0].secret-access-key= | keypool.pools.main.keys[0].secret-access-key: must not be blank",
+			"unset variable as the secret access key | keypool.pools.main.keys[0].secret-access-key=${AWS_SECRET_A} | keypool.pools.main.keys[0].secret-access-key: placeholder ${AWS_SECRET_A} did not resolve",
+			"an API key and AWS credentials | keypool.pools.main.keys[0].secret=bedrock-api-key-0001 | keypool.pools.main.keys[0].secret: a Bedrock key is either a Bedrock API key (secret) or AWS credentials",
+			"neither | keypool.pools.main.keys[0].access-key-id= | keypool.pools.main.keys[0].access-key-id: must not be blank",
+			"a region other than the endpoint's | spring.cloud.gateway.server.webflux.routes[0].uri=https://bedrock-runtime.eu-west-1.amazonaws.com | keypool.pools.main.keys[0].region: 'us-east-1' is not the region of the route's endpoint ('eu-west-1'" })
+	void badBedrockKeyStopsStartupNamingTheProperty(String description, String property, String expected) {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("keypool.pools.main.provider", "bedrock");
+		properties.remove("keypool.pools.main.keys[0].secret");
+		properties.put("keypool.pools.main.keys[0].access-key-id", "AKIAVALIDATION000001");
+		properties.put("keypool.pools.main.keys[0].secret-access-key", SECRET);
+		properties.put("keypool.pools.main.keys[0].region", "us-east-1");
+		int eq = property.indexOf('=');
+		properties.put(property.substring(0, eq), property.substring(eq + 1));
+
+		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> {
+			InvalidKeypoolConfigurationException invalid = findCause(ex);
+			assertThat(invalid.getProblems()).anySatisfy((problem) -> assertThat(problem).startsWith(expected));
+			assertThat(invalid.getMessage()).doesNotContain(SECRET).doesNotContain("\n");
+		});
 	}
 
 	private static Map<String, Object> validConfiguration() {

@@ -30,6 +30,10 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		// buffer in CommandHandler.channelRegistered, leaving that connection half set up.
 		builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup",
 				"tryExpandMagazines");
+		// The AWS SDK's async HTTP client (a test client of Bedrock pools) closes its Netty channel
+		// pool when the client is closed, waiting on Netty's global executor. The gateway has no
+		// such pool (Reactor Netty pools its own connections).
+		builder.allowBlockingCallsInside("io.netty.channel.pool.SimpleChannelPool", "close");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {

@@ -151,7 +151,8 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 				pools.add(previous);
 				return;
 			}
-			KeyPool built = KeypoolConfiguration.toKeyPool(name, config, this.store, this.clock);
+			KeyPool built = KeypoolConfiguration.toKeyPool(name, config,
+					this.dialects.get(config.provider()).orElseThrow(), this.store, this.clock);
 			if (previous != null && sameExceptKeys(config, running.pools().get(name))) {
 				// only keys changed: keep the pool's sessions, reported limits and model classes
 				built = previous.withKeys(built.keys());
