@@ -135,12 +135,25 @@ public class KeypoolConfiguration {
 	/** What the {@code KeyFailover} filter needs of one configuration: pools and client tokens. */
 	public static PoolBindings poolBindings(KeypoolProperties properties, Collection<KeyPool> pools,
 			ProviderDialects dialects) {
+		return poolBindings(properties, pools, dialects, null);
+	}
+
+	/**
+	 * The same, keeping the authorizer of every key whose credentials did not change since
+	 * {@code previous}: a Vertex key keeps its cached access token across a reload.
+	 */
+	public static PoolBindings poolBindings(KeypoolProperties properties, Collection<KeyPool> pools,
+			ProviderDialects dialects, PoolBindings previous) {
 		Map<String, PoolBinding> bindings = new LinkedHashMap<>();
 		for (KeyPool pool : pools) {
 			Pool config = properties.pools().get(pool.name());
 			ProviderDialect dialect = dialects.get(pool.provider()).orElseThrow();
+			PoolBinding before = (previous != null) ? previous.pools().get(pool.name()) : null;
 			Map<String, KeyAuthorizer> authorizers = new LinkedHashMap<>();
-			config.keys().forEach((key) -> authorizers.put(key.id(), dialect.authorizer(credentials(key))));
+			config.keys().forEach((key) -> {
+				KeyAuthorizer kept = (before != null) ? before.unchangedAuthorizer(pool, key.id()) : null;
+				authorizers.put(key.id(), (kept != null) ? kept : dialect.authorizer(credentials(key)));
+			});
 			bindings.put(pool.name(),
 					new PoolBinding(pool, dialect, config.byok(), config.allowAnonymous(), authorizers));
 		}

@@ -29,6 +29,20 @@ public record PoolBinding(KeyPool pool, ProviderDialect dialect, boolean byok, b
 		this(pool, dialect, byok, allowAnonymous, Map.of());
 	}
 
+	/**
+	 * This binding's authorizer for the key with that id, if {@code next} holds the same key
+	 * with the same credentials (same state identity); {@code null} otherwise.
+	 */
+	public KeyAuthorizer unchangedAuthorizer(KeyPool next, String keyId) {
+		KeyAuthorizer authorizer = this.authorizers.get(keyId);
+		PoolKey before = this.pool.key(keyId).orElse(null);
+		PoolKey after = next.key(keyId).orElse(null);
+		if (authorizer == null || before == null || after == null) {
+			return null;
+		}
+		return this.pool.stateId(before).equals(next.stateId(after)) ? authorizer : null;
+	}
+
 	KeyAuthorizer authorizer(PoolKey key) {
 		KeyAuthorizer authorizer = this.authorizers.get(key.id());
 		return (authorizer != null) ? authorizer : KeyAuthorizer.header(this.dialect.keyHeader(), key.secret());

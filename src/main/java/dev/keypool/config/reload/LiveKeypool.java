@@ -59,7 +59,8 @@ public final class LiveKeypool {
 
 	private Snapshot snapshot(KeypoolProperties properties, Collection<KeyPool> pools) {
 		KeypoolProperties.Admin admin = properties.admin();
-		return new Snapshot(properties, KeypoolConfiguration.poolBindings(properties, pools, this.dialects),
+		PoolBindings previous = (this.current != null) ? this.current.bindings() : null;
+		return new Snapshot(properties, KeypoolConfiguration.poolBindings(properties, pools, this.dialects, previous),
 				AdminAccess.of(admin.token(), admin.allowUnauthenticatedWrites()));
 	}
 
