@@ -42,6 +42,18 @@ class GrafanaDashboardTest {
 	}
 
 	@Test
+	void dashboardShowsConfigurationReloadsPerPod() throws Exception {
+		List<String> expressions = new ArrayList<>();
+		dashboard().get("panels").forEach((panel) -> {
+			if (panel.get("title").asText().equals("Configuration reloads")) {
+				panel.get("targets").forEach((target) -> expressions.add(target.get("expr").asText()));
+			}
+		});
+
+		assertThat(expressions).singleElement().asString().contains("keypool_config_reloads_total", "pod", "outcome");
+	}
+
+	@Test
 	void dashboardShowsPerModelClassCooldownsAndCapacityLeft() throws Exception {
 		List<String> titles = new ArrayList<>();
 		dashboard().get("panels").forEach(panel -> titles.add(panel.get("title").asText()));
