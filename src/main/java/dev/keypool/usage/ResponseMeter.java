@@ -9,27 +9,34 @@ import org.springframework.http.MediaType;
 
 /**
  * Reads one response's usage as its chunks pass: plain bytes go straight to the
- * {@link UsageScanner}, a gzip body through a {@link GzipInflater} on the side. A failure to
+ * {@link UsageScanner}, a gzip body through a {@link GzipInflater} on the side, an Amazon
+ * event stream message by message through {@link AmazonEventStreamUsage}. A failure to
  * read never reaches the response: the meter stops and counts what it read.
  */
 final class ResponseMeter {
+
+	private static final MediaType AMAZON_EVENT_STREAM = MediaType.parseMediaType("application/vnd.amazon.eventstream");
 
 	private final UsageScanner scanner;
 
 	private final GzipInflater gzip;
 
+	private final AmazonEventStreamUsage amazonEventStream;
+
 	private boolean failed;
 
 	private final AtomicBoolean ended = new AtomicBoolean();
 
-	private ResponseMeter(UsageScanner scanner, boolean gzip) {
+	private ResponseMeter(UsageScanner scanner, boolean gzip, boolean amazonEventStream) {
 		this.scanner = scanner;
 		this.gzip = gzip ? new GzipInflater(scanner) : null;
+		this.amazonEventStream = amazonEventStream ? new AmazonEventStreamUsage(scanner) : null;
 	}
 
 	/**
 	 * A meter for a response with these headers, or {@code null} when its body cannot carry
-	 * usage the meter can read (an encoding other than gzip).
+	 * usage the meter can read (an encoding other than gzip, or a compressed Amazon event
+	 * stream, which Bedrock does not send).
 	 */
 	static ResponseMeter of(HttpHeaders headers) {
 		String encoding = headers.getFirst(HttpHeaders.CONTENT_ENCODING);
@@ -37,8 +44,11 @@ final class ResponseMeter {
 		if (encoding != null && !gzip && !encoding.trim().equalsIgnoreCase("identity")) {
 			return null;
 		}
+		if (isAmazonEventStream(headers)) {
+			return gzip ? null : new ResponseMeter(UsageScanner.forEventStream(), false, true);
+		}
 		return new ResponseMeter(isEventStream(headers) ? UsageScanner.forEventStream() : UsageScanner.forJson(),
-				gzip);
+				gzip, false);
 	}
 
 	void read(ByteBuf chunk) {
@@ -48,6 +58,9 @@ final class ResponseMeter {
 		try {
 			if (this.gzip != null) {
 				this.gzip.feed(chunk.nioBuffer(chunk.readerIndex(), chunk.readableBytes()));
+			}
+			else if (this.amazonEventStream != null) {
+				this.amazonEventStream.feed(chunk.nioBuffer(chunk.readerIndex(), chunk.readableBytes()));
 			}
 			else {
 				this.scanner.scan(chunk.nioBuffer(chunk.readerIndex(), chunk.readableBytes()));
@@ -77,9 +90,17 @@ final class ResponseMeter {
 	}
 
 	private static boolean isEventStream(HttpHeaders headers) {
+		return isCompatible(headers, MediaType.TEXT_EVENT_STREAM);
+	}
+
+	private static boolean isAmazonEventStream(HttpHeaders headers) {
+		return isCompatible(headers, AMAZON_EVENT_STREAM);
+	}
+
+	private static boolean isCompatible(HttpHeaders headers, MediaType expected) {
 		try {
 			MediaType type = headers.getContentType();
-			return type != null && MediaType.TEXT_EVENT_STREAM.isCompatibleWith(type);
+			return type != null && expected.isCompatibleWith(type);
 		}
 		catch (RuntimeException ex) {
 			return false;

@@ -16,7 +16,9 @@ import java.util.Arrays;
  * {@code message_delta}'s {@code usage}.</li>
  * </ul>
  * Each of {@code input_tokens}, {@code output_tokens}, {@code cache_read_input_tokens},
- * {@code cache_creation_input_tokens} takes the value of the last complete {@code usage}
+ * {@code cache_creation_input_tokens} (or Bedrock Converse's {@code inputTokens},
+ * {@code outputTokens}, {@code cacheReadInputTokens}, {@code cacheWriteInputTokens}; its
+ * {@code totalTokens} is not read) takes the value of the last complete {@code usage}
  * object that has it: the delta's cumulative {@code output_tokens} replaces the start's, and a
  * stream cut midway keeps what arrived. {@code usage} anywhere else (inside content, tool
  * input, strings) is ignored, and so is a body that is not JSON. The top-level {@code model}
@@ -55,6 +57,10 @@ public final class UsageScanner {
 	private static final byte[][] NAMES = { null, null, bytes("usage"), bytes("message"), bytes("model"),
 			bytes("input_tokens"), bytes("output_tokens"), bytes("cache_read_input_tokens"),
 			bytes("cache_creation_input_tokens") };
+
+	/** Bedrock Converse's names of the token counts, in the order of the codes from {@link #INPUT}. */
+	private static final byte[][] CONVERSE_NAMES = { bytes("inputTokens"), bytes("outputTokens"),
+			bytes("cacheReadInputTokens"), bytes("cacheWriteInputTokens") };
 
 	private final boolean eventStream;
 
@@ -371,6 +377,13 @@ public final class UsageScanner {
 			if (name.length == this.captured && Arrays.equals(name, 0, name.length, this.capture, 0,
 					this.captured)) {
 				return code;
+			}
+		}
+		for (int i = 0; i < CONVERSE_NAMES.length; i++) {
+			byte[] name = CONVERSE_NAMES[i];
+			if (name.length == this.captured && Arrays.equals(name, 0, name.length, this.capture, 0,
+					this.captured)) {
+				return FIRST_FIELD + i;
 			}
 		}
 		return OTHER;

@@ -54,6 +54,16 @@ class UsageScannerTests {
 	}
 
 	@Test
+	void aBedrockConverseBodyCountsItsCamelCaseUsageWithoutTheTotal() {
+		UsageScanner scanner = scanWhole(UsageScanner.forJson(), "{\"output\":{\"message\":{\"role\":\"assistant\","
+				+ "\"content\":[{\"text\":\"hi\"}]}},\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":30,"
+				+ "\"outputTokens\":40,\"totalTokens\":4370,\"cacheReadInputTokens\":4000,\"cacheWriteInputTokens\":300},"
+				+ "\"metrics\":{\"latencyMs\":5}}");
+
+		assertThat(scanner.usage()).isEqualTo(new TokenUsage(30, 40, 4000, 300));
+	}
+
+	@Test
 	void aStreamCountsMessageStartAndTheLastMessageDelta() {
 		UsageScanner scanner = scanWhole(UsageScanner.forEventStream(), STREAM);
 
