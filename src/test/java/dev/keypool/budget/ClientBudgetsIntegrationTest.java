@@ -3,6 +3,7 @@ package dev.keypool.budget;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,6 +14,7 @@ import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.MutableClock;
 import dev.keypool.support.ScriptedUpstream;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalManagementPort;
@@ -26,6 +28,7 @@ import org.springframework.test.web.reactive.server.EntityExchangeResult;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Client budgets over real HTTP, on a clock the test moves: a client over a limit gets the
@@ -78,6 +81,9 @@ class ClientBudgetsIntegrationTest {
 	@LocalManagementPort
 	int managementPort;
 
+	@Autowired
+	ClientBudgets budgets;
+
 	WebTestClient client;
 
 	@BeforeEach
@@ -119,7 +125,7 @@ class ClientBudgetsIntegrationTest {
 	void tokensPerMinuteTripAfterTheChargeAndFreeWhenItsSecondLeavesTheWindow() {
 		clock.set(Instant.parse("2026-03-01T12:00:00.250Z"));
 		answerTwice();
-		assertThat(post("token-team-t-0001").getStatus().value()).isEqualTo(200);
+		assertThat(postCharged("token-team-t-0001", "team-t").getStatus().value()).isEqualTo(200);
 		clock.advance(Duration.ofSeconds(5));
 
 		EntityExchangeResult<byte[]> refused = post("token-team-t-0001");
@@ -135,8 +141,8 @@ class ClientBudgetsIntegrationTest {
 	void tokensPerDayResetAtMidnightUtc() {
 		clock.set(Instant.parse("2026-03-01T23:58:30Z"));
 		answerTwice();
-		assertThat(post("token-team-d-0001").getStatus().value()).isEqualTo(200);
-		assertThat(post("token-team-d-0001").getStatus().value()).isEqualTo(200);
+		assertThat(postCharged("token-team-d-0001", "team-d").getStatus().value()).isEqualTo(200);
+		assertThat(postCharged("token-team-d-0001", "team-d").getStatus().value()).isEqualTo(200);
 
 		EntityExchangeResult<byte[]> refused = post("token-team-d-0001");
 
@@ -164,7 +170,7 @@ class ClientBudgetsIntegrationTest {
 	void theEndpointShowsEachClientsUseAgainstItsLimitsAndNeverAToken() {
 		clock.set(Instant.parse("2026-03-01T16:00:00Z"));
 		answerTwice();
-		post("token-team-t-0001");
+		postCharged("token-team-t-0001", "team-t");
 
 		String body = management("/actuator/keypoolclients");
 
@@ -194,6 +200,30 @@ class ClientBudgetsIntegrationTest {
 			.exchange()
 			.expectBody()
 			.returnResult();
+	}
+
+	/**
+	 * A request whose tokens must be charged before the test goes on. The charge lands when the
+	 * upstream's response ends, which can be just after the caller has read the whole body: a
+	 * test that moved the clock or sent the next request at once would race it.
+	 */
+	private EntityExchangeResult<byte[]> postCharged(String token, String client) {
+		long before = tokensToday(client);
+		EntityExchangeResult<byte[]> result = post(token);
+		await().atMost(Duration.ofSeconds(10)).until(() -> tokensToday(client) > before);
+		return result;
+	}
+
+	private long tokensToday(String client) {
+		return this.budgets.use()
+			.block(Duration.ofSeconds(5))
+			.stream()
+			.filter((budget) -> budget.client().equals(client))
+			.map(ClientBudgets.ClientBudget::use)
+			.filter(Objects::nonNull)
+			.mapToLong(ClientUse::tokensToday)
+			.findFirst()
+			.orElse(0L);
 	}
 
 	private double rejections(String client, String limit) {

@@ -25,6 +25,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Token accounting of Bedrock's own shapes over real HTTP: Converse's camelCase {@code usage},
@@ -178,11 +179,14 @@ class BedrockUsageIntegrationTest {
 
 	private void assertCounted(PrometheusText before, String[] labels, long input, long output, long cacheRead,
 			long cacheCreation) {
-		PrometheusText after = tokens();
-		assertThat(delta(before, after, labels, "input")).isEqualTo(input);
-		assertThat(delta(before, after, labels, "output")).isEqualTo(output);
-		assertThat(delta(before, after, labels, "cache_read")).isEqualTo(cacheRead);
-		assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(cacheCreation);
+		// counted when the upstream's response ends, which can be just after the caller read it
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			assertThat(delta(before, after, labels, "input")).isEqualTo(input);
+			assertThat(delta(before, after, labels, "output")).isEqualTo(output);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(cacheRead);
+			assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(cacheCreation);
+		});
 	}
 
 	private PrometheusText tokens() {

@@ -29,6 +29,7 @@ import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Token accounting over real HTTP: the usage of blocking and streaming responses, pooled and
@@ -98,12 +99,15 @@ class UsageAccountingIntegrationTest {
 		String body = post(CLIENT_TOKEN, "{\"model\":\"claude-opus-4-7\"}");
 
 		assertThat(body).isEqualTo(MESSAGE);
-		PrometheusText after = tokens();
-		String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "opus" };
-		assertThat(delta(before, after, labels, "input")).isEqualTo(12);
-		assertThat(delta(before, after, labels, "output")).isEqualTo(56);
-		assertThat(delta(before, after, labels, "cache_read")).isEqualTo(4000);
-		assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(300);
+		// counted when the upstream's response ends, which can be just after the caller read it
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "opus" };
+			assertThat(delta(before, after, labels, "input")).isEqualTo(12);
+			assertThat(delta(before, after, labels, "output")).isEqualTo(56);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(4000);
+			assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(300);
+		});
 	}
 
 	@Test
@@ -117,12 +121,15 @@ class UsageAccountingIntegrationTest {
 		String body = post("sk-ant-callers-own-key", "{\"model\":\"claude-sonnet-4-5\",\"stream\":true}");
 
 		assertThat(body).isEqualTo(START + DELTAS);
-		PrometheusText after = tokens();
-		String[] labels = { "pool", "acct", "key", "byok", "client", "byok", "model_class", "sonnet" };
-		assertThat(delta(before, after, labels, "input")).isEqualTo(25);
-		assertThat(delta(before, after, labels, "output")).isEqualTo(15);
-		assertThat(delta(before, after, labels, "cache_read")).isEqualTo(2000);
-		assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(100);
+		// counted when the upstream's response ends, which can be just after the caller read it
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			String[] labels = { "pool", "acct", "key", "byok", "client", "byok", "model_class", "sonnet" };
+			assertThat(delta(before, after, labels, "input")).isEqualTo(25);
+			assertThat(delta(before, after, labels, "output")).isEqualTo(15);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(2000);
+			assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(100);
+		});
 	}
 
 	@Test
@@ -136,11 +143,14 @@ class UsageAccountingIntegrationTest {
 		String body = post(CLIENT_TOKEN, "{\"model\":\"claude-sonnet-4-5\",\"stream\":true}");
 
 		assertThat(body).startsWith(START).contains("event: error");
-		PrometheusText after = tokens();
-		String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "sonnet" };
-		assertThat(delta(before, after, labels, "input")).isEqualTo(25);
-		assertThat(delta(before, after, labels, "output")).isEqualTo(1);
-		assertThat(delta(before, after, labels, "cache_read")).isEqualTo(2000);
+		// counted when the upstream's response ends, which can be just after the caller read it
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "sonnet" };
+			assertThat(delta(before, after, labels, "input")).isEqualTo(25);
+			assertThat(delta(before, after, labels, "output")).isEqualTo(1);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(2000);
+		});
 	}
 
 	@Test
@@ -184,10 +194,13 @@ class UsageAccountingIntegrationTest {
 			.getResponseBody();
 
 		assertThat(body).isEqualTo(compressed);
-		PrometheusText after = tokens();
-		String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "opus" };
-		assertThat(delta(before, after, labels, "input")).isEqualTo(12);
-		assertThat(delta(before, after, labels, "cache_read")).isEqualTo(4000);
+		// counted when the upstream's response ends, which can be just after the caller read it
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "opus" };
+			assertThat(delta(before, after, labels, "input")).isEqualTo(12);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(4000);
+		});
 	}
 
 	@Test
@@ -208,7 +221,8 @@ class UsageAccountingIntegrationTest {
 			.returnResult();
 
 		String[] labels = { "pool", "open", "key", "o0", "client", "anonymous", "model_class", "opus" };
-		assertThat(delta(before, tokens(), labels, "output")).isEqualTo(56);
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat(delta(before, tokens(), labels, "output")).isEqualTo(56));
 	}
 
 	@Test
