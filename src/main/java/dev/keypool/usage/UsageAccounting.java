@@ -87,8 +87,9 @@ public class UsageAccounting {
 		if (meter == null) {
 			return body;
 		}
-		// Counted before the end is passed on (not in doFinally): a client that saw the last byte
-		// and sends its next request at once must find its budget already charged.
+		// Counted before the end is passed on (not in doFinally), so the charge is in place before
+		// the gateway completes the response. The upstream's end can still trail the last body
+		// byte by a moment, and a caller that stops reading at Content-Length may be that quick.
 		Runnable finish = () -> {
 			if (meter.end()) {
 				request.accounting.finish(exchange, request, meter.scanner(), key);
