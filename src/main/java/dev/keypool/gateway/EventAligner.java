@@ -1,7 +1,6 @@
 package dev.keypool.gateway;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 
 /**
@@ -13,35 +12,21 @@ import io.netty.buffer.Unpooled;
  * held without bound; {@link #terminate} then closes it with a blank line first.
  * Line ends may be {@code \n}, {@code \r\n} or {@code \r}, as in the SSE specification.
  */
-final class EventAligner {
+final class EventAligner extends StreamAligner {
 
 	private final int maxPending;
-
-	private ByteBuf pending;
 
 	/** The last byte scanned ended a line (so a line end now ends an event). */
 	private boolean atLineStart = true;
 
 	private boolean lastWasCr;
 
-	/** Everything handed out so far ends on an event boundary. */
-	private boolean aligned = true;
-
-	private boolean closed;
-
 	EventAligner(int maxPending) {
 		this.maxPending = maxPending;
 	}
 
-	/**
-	 * Takes ownership of {@code chunk}; returns the complete events it finishes (to be
-	 * released by the caller), or {@code null} when none is complete yet.
-	 */
-	synchronized ByteBuf next(ByteBuf chunk) {
-		if (this.closed) {
-			chunk.release();
-			return null;
-		}
+	@Override
+	protected ByteBuf align(ByteBuf chunk) {
 		int boundary = lastBoundary(chunk);
 		if (boundary < 0) {
 			hold(chunk);
@@ -64,49 +49,20 @@ final class EventAligner {
 		return out;
 	}
 
-	/**
-	 * At a clean end of the stream: whether bytes of an unfinished event were left over (they
-	 * are dropped; an SSE client would drop them too).
-	 */
-	synchronized boolean endsInsideEvent() {
-		boolean inside = false;
-		if (this.pending != null) {
-			inside = this.pending.forEachByte((b) -> b == '\n' || b == '\r') >= 0;
-		}
-		close();
-		return inside;
+	/** Held bytes with a line end in them are part of an event; a bare partial line is not yet. */
+	@Override
+	protected boolean holdsPartOfFrame(ByteBuf held) {
+		return held.forEachByte((b) -> b == '\n' || b == '\r') >= 0;
 	}
 
-	/** The error event to end the stream with, after a blank line if an event was left open. */
-	synchronized byte[] terminate(byte[] errorEvent) {
-		close();
-		if (this.aligned) {
-			return errorEvent;
-		}
+	/** The error event after a blank line, which closes the event passed on unfinished. */
+	@Override
+	protected byte[] terminateUnaligned(byte[] errorEvent) {
 		byte[] out = new byte[errorEvent.length + 2];
 		out[0] = '\n';
 		out[1] = '\n';
 		System.arraycopy(errorEvent, 0, out, 2, errorEvent.length);
 		return out;
-	}
-
-	/** Drops whatever is held; safe to call more than once, from any path. */
-	synchronized void close() {
-		this.closed = true;
-		if (this.pending != null) {
-			this.pending.release();
-			this.pending = null;
-		}
-	}
-
-	private void hold(ByteBuf chunk) {
-		if (this.pending == null) {
-			this.pending = chunk;
-			return;
-		}
-		CompositeByteBuf composite = (this.pending instanceof CompositeByteBuf held) ? held
-				: Unpooled.compositeBuffer(Integer.MAX_VALUE).addComponent(true, this.pending);
-		this.pending = composite.addComponent(true, chunk);
 	}
 
 	/** Index just after the last blank line in {@code chunk}, or -1; advances the line state. */

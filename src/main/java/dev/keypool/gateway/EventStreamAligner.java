@@ -1,8 +1,6 @@
 package dev.keypool.gateway;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
 
 /**
  * Cuts an upstream {@code application/vnd.amazon.eventstream} response at message
@@ -12,34 +10,21 @@ import io.netty.buffer.Unpooled;
  * Each message starts with its total length (4 bytes, big-endian). Bytes of an unfinished
  * message are held (retained, not copied) until the rest arrives. A length outside what the
  * format allows means the stream is not one the gateway can follow: from then on bytes are
- * passed on as they come, and {@link #aligned()} says no message may be added.
+ * passed on as they come, and {@link #terminate} adds no message.
  */
-final class EventStreamAligner {
+final class EventStreamAligner extends StreamAligner {
 
 	/** Prelude (12 bytes) and message CRC (4 bytes). */
 	private static final int MIN_MESSAGE_BYTES = 16;
 
 	private final int maxMessageBytes;
 
-	private ByteBuf pending;
-
-	private boolean aligned = true;
-
-	private boolean closed;
-
 	EventStreamAligner(int maxMessageBytes) {
 		this.maxMessageBytes = maxMessageBytes;
 	}
 
-	/**
-	 * Takes ownership of {@code chunk}; returns the whole messages it completes (to be released
-	 * by the caller), or {@code null} when none is complete yet.
-	 */
-	synchronized ByteBuf next(ByteBuf chunk) {
-		if (this.closed) {
-			chunk.release();
-			return null;
-		}
+	@Override
+	protected ByteBuf align(ByteBuf chunk) {
 		if (!this.aligned) {
 			return chunk;
 		}
@@ -68,35 +53,15 @@ final class EventStreamAligner {
 		return complete;
 	}
 
-	/** Whether everything handed out so far ends on a message boundary. */
-	synchronized boolean aligned() {
-		return this.aligned;
+	@Override
+	protected boolean holdsPartOfFrame(ByteBuf held) {
+		return held.isReadable();
 	}
 
-	/** At the end of the stream: whether part of a message was left over (it is dropped). */
-	synchronized boolean endsInsideMessage() {
-		boolean inside = this.pending != null && this.pending.isReadable();
-		close();
-		return inside;
-	}
-
-	/** Drops whatever is held; safe to call more than once, from any path. */
-	synchronized void close() {
-		this.closed = true;
-		if (this.pending != null) {
-			this.pending.release();
-			this.pending = null;
-		}
-	}
-
-	private void hold(ByteBuf chunk) {
-		if (this.pending == null) {
-			this.pending = chunk;
-			return;
-		}
-		CompositeByteBuf composite = (this.pending instanceof CompositeByteBuf held) ? held
-				: Unpooled.compositeBuffer(Integer.MAX_VALUE).addComponent(true, this.pending);
-		this.pending = composite.addComponent(true, chunk);
+	/** Bytes were passed on off a message boundary: a message added now would be misread. */
+	@Override
+	protected byte[] terminateUnaligned(byte[] errorMessage) {
+		return null;
 	}
 
 }

@@ -62,10 +62,12 @@ final class ResponseRelay {
 				response.getHeaders().getFirst(KeyFailoverGatewayFilterFactory.KEY_HEADER));
 		Mono<Void> write;
 		if (isEventStream(response)) {
-			write = writeEventStream(response, received, connection, dialect, streamIdleTimeout);
+			write = writeAligned(response, received, new EventAligner(MAX_PENDING_EVENT_BYTES), connection, dialect,
+					streamIdleTimeout);
 		}
 		else if (isAmazonEventStream(response)) {
-			write = writeAmazonEventStream(response, received, connection, dialect, streamIdleTimeout);
+			write = writeAligned(response, received, new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES),
+					connection, dialect, streamIdleTimeout);
 		}
 		else {
 			write = response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
@@ -78,65 +80,37 @@ final class ResponseRelay {
 	}
 
 	/**
-	 * Relays complete events only, each flushed as it arrives. A stream that breaks, ends
-	 * inside an event, or sends nothing for {@code idleTimeout} ends with the provider's
-	 * error event instead of a cut connection.
+	 * Relays whole frames only (SSE events, event-stream messages), each flushed as it arrives.
+	 * A stream that breaks, ends inside a frame, or sends nothing for {@code idleTimeout} ends
+	 * with the provider's error frame instead of a cut connection.
 	 */
-	private static Mono<Void> writeEventStream(ServerHttpResponse response, Flux<ByteBuf> received,
-			Connection connection, ProviderDialect dialect, Duration idleTimeout) {
-		EventAligner aligner = new EventAligner(MAX_PENDING_EVENT_BYTES);
+	private static Mono<Void> writeAligned(ServerHttpResponse response, Flux<ByteBuf> received,
+			StreamAligner aligner, Connection connection, ProviderDialect dialect, Duration idleTimeout) {
 		DataBufferFactory factory = response.bufferFactory();
-		Flux<ByteBuf> events = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
+		Flux<ByteBuf> frames = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
 			ByteBuf complete = aligner.next(chunk);
 			if (complete != null) {
 				sink.next(complete);
 			}
 		}).concatWith(Mono.defer(() -> {
-			if (!aligner.endsInsideEvent()) {
+			if (!aligner.endsInsideFrame()) {
 				return Mono.empty();
 			}
-			logger.debug("Upstream stream ended inside an event; ending it with an error event");
-			return Mono.just(Unpooled.wrappedBuffer(aligner.terminate(dialect.streamErrorEvent(STREAM_BROKEN_MESSAGE))));
+			logger.debug("Upstream stream ended inside a frame; ending it with an error frame");
+			return errorFrame(aligner, dialect, STREAM_BROKEN_MESSAGE);
 		})).onErrorResume((ex) -> {
 			String message = (ex instanceof TimeoutException) ? idleMessage(idleTimeout) : STREAM_BROKEN_MESSAGE;
 			logger.debug("Upstream stream failed after the response was committed (" + message
-					+ "); ending it with an error event", ex);
+					+ "); ending it with an error frame", ex);
 			connection.dispose();
-			return Mono.just(Unpooled.wrappedBuffer(aligner.terminate(dialect.streamErrorEvent(message))));
+			return errorFrame(aligner, dialect, message);
 		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
-		return response.writeAndFlushWith(events.map((buf) -> Mono.just(wrap(buf, factory))));
+		return response.writeAndFlushWith(frames.map((buf) -> Mono.just(wrap(buf, factory))));
 	}
 
-	/**
-	 * Relays whole event-stream messages, each flushed as it arrives. A stream that breaks,
-	 * ends inside a message, or sends nothing for {@code idleTimeout} ends with the provider's
-	 * exception message instead of a cut connection.
-	 */
-	private static Mono<Void> writeAmazonEventStream(ServerHttpResponse response, Flux<ByteBuf> received,
-			Connection connection, ProviderDialect dialect, Duration idleTimeout) {
-		EventStreamAligner aligner = new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES);
-		DataBufferFactory factory = response.bufferFactory();
-		Flux<ByteBuf> messages = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
-			ByteBuf complete = aligner.next(chunk);
-			if (complete != null) {
-				sink.next(complete);
-			}
-		}).concatWith(Mono.defer(() -> {
-			if (!aligner.endsInsideMessage()) {
-				return Mono.empty();
-			}
-			logger.debug("Upstream event stream ended inside a message; ending it with an exception message");
-			return Mono.just(Unpooled.wrappedBuffer(dialect.streamErrorEvent(STREAM_BROKEN_MESSAGE)));
-		})).onErrorResume((ex) -> {
-			String message = (ex instanceof TimeoutException) ? idleMessage(idleTimeout) : STREAM_BROKEN_MESSAGE;
-			logger.debug("Upstream event stream failed after the response was committed (" + message
-					+ "); ending it with an exception message", ex);
-			connection.dispose();
-			boolean aligned = aligner.aligned();
-			aligner.close();
-			return aligned ? Mono.just(Unpooled.wrappedBuffer(dialect.streamErrorEvent(message))) : Mono.empty();
-		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
-		return response.writeAndFlushWith(messages.map((buf) -> Mono.just(wrap(buf, factory))));
+	private static Mono<ByteBuf> errorFrame(StreamAligner aligner, ProviderDialect dialect, String message) {
+		byte[] frame = aligner.terminate(dialect.streamErrorEvent(message));
+		return (frame != null) ? Mono.just(Unpooled.wrappedBuffer(frame)) : Mono.empty();
 	}
 
 	static boolean isAmazonEventStream(ServerHttpResponse response) {

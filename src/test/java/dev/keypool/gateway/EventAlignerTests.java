@@ -25,7 +25,7 @@ class EventAlignerTests {
 
 		assertThat(String.join("", out)).isEqualTo(EVENTS);
 		assertThat(out).allSatisfy((piece) -> assertThat(piece).endsWith("\n\n"));
-		assertThat(aligner.endsInsideEvent()).isFalse();
+		assertThat(aligner.endsInsideFrame()).isFalse();
 	}
 
 	@ParameterizedTest(name = "line ends {0}")
@@ -37,7 +37,7 @@ class EventAlignerTests {
 		List<String> out = feed(aligner, events, 5);
 
 		assertThat(String.join("", out).replace("\r\n", "\n").replace("\r", "\n")).isEqualTo(EVENTS);
-		assertThat(aligner.endsInsideEvent()).isFalse();
+		assertThat(aligner.endsInsideFrame()).isFalse();
 	}
 
 	@Test
@@ -57,7 +57,7 @@ class EventAlignerTests {
 
 		feed(aligner, "event: a\ndata: {}\n\nevent: b\n", 100);
 
-		assertThat(aligner.endsInsideEvent()).isTrue();
+		assertThat(aligner.endsInsideFrame()).isTrue();
 	}
 
 	@Test

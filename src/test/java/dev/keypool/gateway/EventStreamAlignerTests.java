@@ -57,7 +57,7 @@ class EventStreamAlignerTests {
 		assertThat(take(aligner.next(Unpooled.wrappedBuffer(Arrays.copyOfRange(all, 2, 25))))).isEqualTo(first);
 		assertThat(take(aligner.next(Unpooled.wrappedBuffer(Arrays.copyOfRange(all, 25, all.length)))))
 			.isEqualTo(second);
-		assertThat(aligner.endsInsideMessage()).isFalse();
+		assertThat(aligner.endsInsideFrame()).isFalse();
 	}
 
 	@Test
@@ -70,7 +70,7 @@ class EventStreamAlignerTests {
 		byte[] out = take(aligner.next(Unpooled.wrappedBuffer(concat(first, second, Arrays.copyOf(third, 10)))));
 
 		assertThat(out).isEqualTo(concat(first, second));
-		assertThat(aligner.endsInsideMessage()).isTrue();
+		assertThat(aligner.endsInsideFrame()).isTrue();
 	}
 
 	@Test
