@@ -95,7 +95,7 @@ public class KeypoolConfiguration {
 			logger.warn("Routes under spring.cloud.gateway.routes are ignored by this Spring Cloud Gateway version: "
 					+ "move them to spring.cloud.gateway.server.webflux.routes");
 		}
-		new KeypoolPropertiesValidator(dialects.names()).warnings(properties, gateway.getRoutes())
+		new KeypoolPropertiesValidator(dialects).warnings(properties, gateway.getRoutes())
 			.forEach(logger::warn);
 		List<KeyPool> pools = new ArrayList<>();
 		properties.pools()

@@ -45,37 +45,22 @@ public final class KeypoolPropertiesValidator {
 	private static final Pattern BEDROCK_ENDPOINT = Pattern
 		.compile("bedrock-runtime(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?");
 
-	private final Set<String> knownProviders;
-
 	private final ProviderDialects dialects;
 
 	private final Supplier<String> noPools;
 
-	public KeypoolPropertiesValidator(Set<String> knownProviders) {
-		this(knownProviders, () -> "no pools are configured");
+	/** Checks with a generic explanation when a route names a pool and none is configured. */
+	public KeypoolPropertiesValidator(ProviderDialects dialects) {
+		this(dialects, () -> "no pools are configured");
 	}
 
 	/**
-	 * @param noPools explains, when a route names a pool and none is configured, why that
-	 * is (see {@link NoPoolsExplanation})
-	 */
-	public KeypoolPropertiesValidator(Set<String> knownProviders, Supplier<String> noPools) {
-		this(ProviderDialects.builtIn(), knownProviders, noPools);
-	}
-
-	/**
-	 * @param dialects check each key's credentials for its provider
+	 * @param dialects the known providers, each checking its keys' credentials
 	 * @param noPools explains, when a route names a pool and none is configured, why that
 	 * is (see {@link NoPoolsExplanation})
 	 */
 	public KeypoolPropertiesValidator(ProviderDialects dialects, Supplier<String> noPools) {
-		this(dialects, dialects.names(), noPools);
-	}
-
-	private KeypoolPropertiesValidator(ProviderDialects dialects, Set<String> knownProviders,
-			Supplier<String> noPools) {
 		this.dialects = dialects;
-		this.knownProviders = Set.copyOf(knownProviders);
 		this.noPools = noPools;
 	}
 
@@ -156,9 +141,9 @@ public final class KeypoolPropertiesValidator {
 
 	private void validatePool(String name, Pool pool, List<String> problems) {
 		String path = "keypool.pools." + name;
-		if (!this.knownProviders.contains(pool.provider())) {
+		if (this.dialects.get(pool.provider()).isEmpty()) {
 			problems.add(path + ".provider: unknown provider '" + pool.provider() + "' (known: "
-					+ String.join(", ", this.knownProviders) + ")");
+					+ String.join(", ", this.dialects.names()) + ")");
 		}
 		boolean cooldownsValid = checkCooldown(path + ".default-cooldown", pool.defaultCooldown(), problems)
 				& checkCooldown(path + ".max-cooldown", pool.maxCooldown(), problems)

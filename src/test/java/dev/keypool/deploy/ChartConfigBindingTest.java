@@ -128,7 +128,7 @@ class ChartConfigBindingTest {
 		KeypoolProperties properties = binder.bindOrCreate("keypool", Bindable.of(KeypoolProperties.class));
 		GatewayProperties gateway = binder.bindOrCreate("spring.cloud.gateway.server.webflux",
 				Bindable.of(GatewayProperties.class));
-		List<String> problems = new KeypoolPropertiesValidator(ProviderDialects.builtIn().names())
+		List<String> problems = new KeypoolPropertiesValidator(ProviderDialects.builtIn())
 			.validate(properties, gateway.getRoutes());
 		return new Loaded(properties, gateway.getRoutes(), problems);
 	}
