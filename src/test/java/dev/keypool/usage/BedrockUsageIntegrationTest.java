@@ -190,25 +190,11 @@ class BedrockUsageIntegrationTest {
 	}
 
 	private PrometheusText tokens() {
-		byte[] scrape = WebTestClient.bindToServer()
-			.baseUrl("http://127.0.0.1:" + this.managementPort)
-			.build()
-			.get()
-			.uri("/actuator/prometheus")
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody()
-			.returnResult()
-			.getResponseBody();
-		return PrometheusText.family(new String(scrape, StandardCharsets.UTF_8), "keypool_tokens_total");
+		return PrometheusText.tokens(this.managementPort);
 	}
 
 	private static double delta(PrometheusText before, PrometheusText after, String[] labels, String type) {
-		String[] withType = Arrays.copyOf(labels, labels.length + 2);
-		withType[labels.length] = "type";
-		withType[labels.length + 1] = type;
-		return after.sum(withType) - before.sum(withType);
+		return after.tokensSince(before, labels, type);
 	}
 
 	private static byte[] concat(List<byte[]> parts) {

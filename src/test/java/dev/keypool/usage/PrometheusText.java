@@ -1,11 +1,15 @@
 package dev.keypool.usage;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import org.springframework.test.web.reactive.server.WebTestClient;
 
 /** One Prometheus text scrape: the samples of one family, by their label sets. */
 record PrometheusText(Map<Map<String, String>, Double> samples) {
@@ -29,6 +33,30 @@ record PrometheusText(Map<Map<String, String>, Double> samples) {
 			samples.put(labels, Double.parseDouble(sample.group(3)));
 		}
 		return new PrometheusText(samples);
+	}
+
+	/** The {@code keypool_tokens_total} family of a gateway's scrape on its management port. */
+	static PrometheusText tokens(int managementPort) {
+		byte[] scrape = WebTestClient.bindToServer()
+			.baseUrl("http://127.0.0.1:" + managementPort)
+			.build()
+			.get()
+			.uri("/actuator/prometheus")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.returnResult()
+			.getResponseBody();
+		return family(new String(scrape, StandardCharsets.UTF_8), "keypool_tokens_total");
+	}
+
+	/** How many tokens of {@code type} were counted with these labels since {@code before}. */
+	double tokensSince(PrometheusText before, String[] labels, String type) {
+		String[] withType = Arrays.copyOf(labels, labels.length + 2);
+		withType[labels.length] = "type";
+		withType[labels.length + 1] = type;
+		return sum(withType) - before.sum(withType);
 	}
 
 	/** The sum of the samples whose labels include all the given pairs. */
