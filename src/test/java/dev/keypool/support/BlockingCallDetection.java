@@ -34,6 +34,15 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		// pool when the client is closed, waiting on Netty's global executor. The gateway has no
 		// such pool (Reactor Netty pools its own connections).
 		builder.allowBlockingCallsInside("io.netty.channel.pool.SimpleChannelPool", "close");
+		// SigV4 signing (the gateway's, on the event loop that sends the attempt, and the fake
+		// Bedrock's) hashes with digests the AWS SDK keeps in a LinkedBlockingDeque. The SDK only
+		// calls its non-waiting pollFirst (getDigest) and offerFirst (close; capacity 10 000, a full
+		// pool drops the digest): the deque's lock guards an O(1) link/unlink and never waits on a
+		// condition, so a contended lock parks only for another thread's few instructions, like
+		// Netty's PoolArena lock. SigV4AuthorizerTests signs concurrently on parallel threads.
+		builder.allowBlockingCallsInside("software.amazon.awssdk.checksums.internal.DigestAlgorithm", "getDigest");
+		builder.allowBlockingCallsInside(
+				"software.amazon.awssdk.checksums.internal.DigestAlgorithm$CloseableMessageDigest", "close");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {
