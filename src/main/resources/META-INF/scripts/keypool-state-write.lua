@@ -12,6 +12,9 @@
 -- ARGV[8] change channel        ARGV[9] epoch to create if this Redis has none
 -- ARGV[10] scope: '*' for the whole key, else a model class (cooldowns only)
 -- ARGV[11] reason of a cooldown: rate_limited | proactive
+-- KEYS[5] hash of the keys' last resets: field the key-wide hash's name, value the reset's version
+-- ARGV[12] 0, or the version at which a replica knew the fact it gives back to a Redis that lost its data
+-- ARGV[13] the name of the key's key-wide hash (KEYS[1] for a key-wide change)
 -- Returns {version, epoch, disabled, until, status, at, reason}, all strings.
 
 local function str(n)
@@ -35,6 +38,14 @@ if not epoch then
   redis.call('SET', KEYS[4], epoch)
 end
 
+-- A fact given back after Redis lost its data must not undo a reset made since the replica learnt it
+-- (an admin reset during the outage, replayed by another replica): Redis keeps what it has instead.
+local knownAt = tonumber(ARGV[12] or '0')
+if knownAt > 0 and tonumber(redis.call('HGET', KEYS[5], ARGV[13]) or '0') > knownAt then
+  local kept = redis.call('HMGET', KEYS[1], 'disabled', 'until', 'status', 'at', 'reason')
+  return { str(version), epoch, kept[1] or '0', kept[2] or '0', kept[3] or '', kept[4] or '0', kept[5] or '' }
+end
+
 local op = ARGV[1]
 local status = ARGV[4]
 local scope = ARGV[10] or '*'
@@ -49,6 +60,9 @@ end
 if op == 'reset' then
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], KEYS[1])
+  -- remembered for a day after the last reset: long enough for every replica to be back
+  redis.call('HSET', KEYS[5], ARGV[13], str(version))
+  redis.call('PEXPIRE', KEYS[5], 86400000)
   -- a reset makes the key available for every model class too
   for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     local f = redis.call('HMGET', name, 'pool', 'key', 'scope')

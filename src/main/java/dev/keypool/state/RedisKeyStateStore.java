@@ -408,8 +408,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		Slot slot = fact.slot();
 		SlotLedger ledger = fact.ledger();
 		return this.scripts
-			.write(slot, fact.kind().script, Integer.toString(fact.status()), "0", Long.toString(fact.untilMs()),
-					Long.toString(fact.atMs()), fact.reason())
+			.republish(slot, fact.kind().script, Integer.toString(fact.status()), Long.toString(fact.untilMs()),
+					Long.toString(fact.atMs()), fact.reason(), fact.knownAt())
 			.doOnNext((result) -> {
 				synchronized (ledger) {
 					if (ledger.confirm(result.state(), result.version())) {

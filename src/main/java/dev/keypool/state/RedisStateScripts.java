@@ -71,10 +71,26 @@ final class RedisStateScripts {
 	 */
 	Mono<Result> write(Slot slot, String op, String status, String cooldownMs, String untilMs, String atMs,
 			String reason) {
+		return write(slot, op, status, cooldownMs, untilMs, atMs, reason, 0);
+	}
+
+	/**
+	 * Runs the write script to give back a fact this replica knew as of {@code knownAt} (a
+	 * version of the Redis that lost it): Redis keeps a reset of the key made after that
+	 * instead, and answers with the state it keeps.
+	 */
+	Mono<Result> republish(Slot slot, String op, String status, String untilMs, String atMs, String reason,
+			long knownAt) {
+		return write(slot, op, status, "0", untilMs, atMs, reason, Math.max(1, knownAt));
+	}
+
+	private Mono<Result> write(Slot slot, String op, String status, String cooldownMs, String untilMs, String atMs,
+			String reason, long knownAt) {
 		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch());
+				this.names.epoch(), this.names.resets());
 		List<String> args = List.of(op, slot.pool(), slot.keyId(), status, cooldownMs, untilMs, atMs,
-				this.names.channel(), newEpoch(), slot.scope(), reason);
+				this.names.channel(), newEpoch(), slot.scope(), reason, Long.toString(knownAt),
+				this.names.entry(new Slot(slot.pool(), slot.keyId(), ModelClasses.KEY_WIDE)));
 		return Mono.defer(() -> this.redis.execute(WRITE_SCRIPT, keys, args).collectList())
 			.timeout(this.timeout)
 			.map((lists) -> Result.parse(flatten(lists)));
@@ -140,6 +156,11 @@ final class RedisStateScripts {
 
 		String epoch() {
 			return this.prefix + "epoch";
+		}
+
+		/** When each key was last reset, so a replica back from an outage does not undo it. */
+		String resets() {
+			return this.prefix + "resets";
 		}
 
 		String channel() {

@@ -424,6 +424,39 @@ class RedisKeyStateStoreTest {
 	}
 
 	@Test
+	void aResetMadeDuringAnOutageHoldsWhenRedisComesBackEmptyToAReplicaThatStillRemembersTheDisable() {
+		RedisKeyStateStore a = replica("keypool:");
+		RedisKeyStateStore b = replica("keypool:");
+		b.disable(POOL, "revoked", 401, Instant.now());
+		await().atMost(Duration.ofSeconds(1)).until(() -> a.get(POOL, "revoked").disabled());
+		// B is away longer than Redis: it comes back still knowing the key disabled
+		b.stop();
+
+		redis.stop();
+		try {
+			a.reset(POOL, "revoked");
+			await().atMost(Duration.ofSeconds(3)).until(() -> !a.health().connected());
+		}
+		finally {
+			redis.start();
+		}
+
+		// A replays its reset to the empty Redis before it reports itself connected
+		await().atMost(Duration.ofSeconds(5)).until(() -> a.health().connected());
+		assertThat(a.get(POOL, "revoked").disabled()).isFalse();
+		b.start();
+		await().atMost(Duration.ofSeconds(5)).until(() -> b.health().connected());
+		// B re-published what it knew before reporting itself connected; once A sees B's next
+		// change it has seen everything B wrote before it
+		b.disable(POOL, "marker", 401, Instant.now());
+		await().atMost(Duration.ofSeconds(1)).until(() -> a.get(POOL, "marker").disabled());
+		assertThat(a.get(POOL, "revoked").disabled()).as("on the replica that reset it").isFalse();
+		assertThat(b.get(POOL, "revoked").disabled()).as("on the replica that remembered the disable").isFalse();
+		assertThat(redis.command("HGET keypool:key:anthropic:revoked disabled")).as("in Redis").isNull();
+		assertThat(replica("keypool:").get(POOL, "revoked").disabled()).as("on a replica starting now").isFalse();
+	}
+
+	@Test
 	void aReplicaStartsWithoutRedisAndCatchesUpWhenRedisComes() {
 		RedisKeyStateStore a;
 		redis.stop();
