@@ -45,6 +45,8 @@ class TwoGatewaysSharingRedisIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-team-a-0001";
 
+	static final String ADMIN_TOKEN = "admin-token-two-gateways-0001";
+
 	static final UpstreamStub upstream = new UpstreamStub();
 
 	static ConfigurableApplicationContext gatewayA;
@@ -178,6 +180,36 @@ class TwoGatewaysSharingRedisIntegrationTest {
 		await().atMost(Duration.ofSeconds(3)).until(() -> gatewayA.getBean(KeyStateStore.class).health().connected());
 	}
 
+	@Test
+	void anAdminResetDuringARedisOutageHoldsWhenRedisComesBackEmpty() {
+		upstream.enqueue(json(401, "{}"));
+		assertServedBy(post(gatewayA), "k1");
+		await().atMost(Duration.ofSeconds(1)).until(() -> status(gatewayB, "k0") == KeyStatus.DISABLED);
+		// B comes back later than Redis, still knowing k0 disabled
+		RedisKeyStateStore storeB = gatewayB.getBean(RedisKeyStateStore.class);
+		storeB.stop();
+		redis.stop();
+		try {
+			assertThat(resetThroughActuator(gatewayA, "k0")).isEqualTo(204);
+			await().atMost(Duration.ofSeconds(3)).until(() -> !gatewayA.getBean(KeyStateStore.class).health().connected());
+			assertThat(status(gatewayA, "k0")).isEqualTo(KeyStatus.AVAILABLE);
+		}
+		finally {
+			redis.start();
+		}
+
+		await().atMost(Duration.ofSeconds(10)).until(() -> gatewayA.getBean(KeyStateStore.class).health().connected());
+		storeB.start();
+		// B gave back what it knew before it reports itself connected; A hearing B's next change
+		// means A heard all of it
+		KeyPool poolB = pool(gatewayB);
+		poolB.disable(poolB.key("k2").orElseThrow(), 401);
+		await().atMost(Duration.ofSeconds(3)).until(() -> status(gatewayA, "k2") == KeyStatus.DISABLED);
+		assertThat(status(gatewayA, "k0")).isEqualTo(KeyStatus.AVAILABLE);
+		assertThat(status(gatewayB, "k0")).isEqualTo(KeyStatus.AVAILABLE);
+		assertServedBy(post(gatewayB), "k0");
+	}
+
 	// ---- helpers
 
 	private static ConfigurableApplicationContext startGateway() {
@@ -189,6 +221,7 @@ class TwoGatewaysSharingRedisIntegrationTest {
 		properties.put("spring.data.redis.host", redis.host());
 		properties.put("spring.data.redis.port", Integer.toString(redis.port()));
 		properties.put("spring.data.redis.timeout", "500ms");
+		properties.put("keypool.admin.token", ADMIN_TOKEN);
 		properties.put("keypool.clients[0].id", "team-a");
 		properties.put("keypool.clients[0].token", CLIENT_TOKEN);
 		for (int i = 0; i < 3; i++) {
@@ -250,6 +283,21 @@ class TwoGatewaysSharingRedisIntegrationTest {
 			.exchange()
 			.expectBody()
 			.returnResult();
+	}
+
+	private static int resetThroughActuator(ConfigurableApplicationContext gateway, String keyId) {
+		String port = gateway.getEnvironment().getProperty("local.management.port");
+		return WebTestClient.bindToServer(new ReactorClientHttpConnector(HttpClient.create()))
+			.baseUrl("http://127.0.0.1:" + port)
+			.build()
+			.delete()
+			.uri("/actuator/keypools/test/" + keyId)
+			.header("Authorization", "Bearer " + ADMIN_TOKEN)
+			.exchange()
+			.expectBody()
+			.returnResult()
+			.getStatus()
+			.value();
 	}
 
 	private static void assertServedBy(EntityExchangeResult<byte[]> result, String keyId) {
