@@ -56,7 +56,8 @@ import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
  * changes applied on top. When Redis is unreachable the replica keeps working on that view,
  * logs one warning and reports {@code connected=false}; when Redis is back it pushes the
  * changes it made meanwhile and loads the others'. A Redis that comes back empty (its
- * epoch marker is gone) gets every live cooldown and disabled key re-published.
+ * epoch marker is gone) gets every live cooldown and disabled key re-published, except where
+ * Redis has a reset of that key newer than what the replica knew.
  * <p>
  * Each (key, model class) is its own entry, shared exactly like the key-wide one; a reset of
  * a key clears every class.
