@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 /**
- * The two-pool {@code keypool.yaml} of the README's "Run it yourself" starts the gateway as
+ * The two-pool {@code keypool.yaml} of docs/getting-started.md starts the gateway as
  * the README runs it, with {@code --spring.config.additional-location}, so the example cannot
  * drift into a configuration the gateway refuses.
  */
@@ -32,8 +32,8 @@ class ReadmeConfigurationTests {
 
 	@Test
 	void readmesTwoPoolConfigurationStartsWithTwoPoolsBehindTwoRoutes(@TempDir Path dir) throws IOException {
-		Matcher example = KEYPOOL_YAML.matcher(Files.readString(Path.of("README.md")));
-		assertThat(example.find()).as("a yaml block starting with '# keypool.yaml' in README.md").isTrue();
+		Matcher example = KEYPOOL_YAML.matcher(Files.readString(Path.of("docs/getting-started.md")));
+		assertThat(example.find()).as("a yaml block starting with '# keypool.yaml' in docs/getting-started.md").isTrue();
 		Path file = Files.writeString(dir.resolve("keypool.yaml"), example.group(1));
 
 		try (ConfigurableApplicationContext context = new SpringApplicationBuilder(KeypoolGatewayApplication.class)
