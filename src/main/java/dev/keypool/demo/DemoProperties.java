@@ -17,7 +17,8 @@ import org.springframework.validation.annotation.Validated;
  * @param rateLimitEvery Every n-th Messages request with the primary demo key gets 429.
  * @param retryAfter Wait the primary demo key announces on its 429s, in retry-after and as the
  * reset of its used-up requests.
- * @param primarySecret Secret of the primary demo key, which is rate-limited every n-th request.
+ * @param primarySecret Secret of the primary demo key, which is rate-limited every n-th
+ * Messages request.
  * @param revokedSecret Secret of the demo key that always fails authentication.
  * @param backupSecret Secret of the demo key that always succeeds.
  */
