@@ -80,6 +80,7 @@ class DemoWalkthroughIntegrationTest {
 
 		// A newcomer copies the ready line's curl first; it must not change what the loop shows.
 		String tryFirst = DemoUpstreamConfiguration.firstRequest("http://localhost:8080");
+		assertThat(Files.readString(Path.of("README.md"))).as("the README's ready line").contains("try: " + tryFirst);
 		assertThat(shown(send(tryFirst))).contains("X-Keypool-Key: primary");
 
 		List<String> printed = new ArrayList<>();
