@@ -3,6 +3,10 @@ package dev.keypool.docs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +29,32 @@ class ReferenceDocsTests {
 	@Test
 	void helmValuesReferenceIsCurrent() throws IOException {
 		assertCurrent(HelmValuesReference.FILE, HelmValuesReference.generate());
+	}
+
+	/**
+	 * The contract's own property table names exactly the properties the code binds (the
+	 * demo's aside, and the collections whose elements it lists).
+	 */
+	@Test
+	void contractsPropertyTableNamesEveryPropertyAndNoOther() throws IOException {
+		Set<String> generated = names(PropertiesReference.generate());
+		generated.removeIf((name) -> name.startsWith("keypool.demo.") || name.equals("keypool.clients")
+				|| name.equals("keypool.pools") || name.equals("keypool.pools.<name>.keys"));
+		String contract = Files.readString(Path.of("docs/contract.md"));
+		String table = contract.substring(contract.indexOf("### `keypool.*`"),
+				contract.indexOf("### Spring settings the gateway depends on"));
+
+		assertThat(names(table)).isEqualTo(generated);
+	}
+
+	/** The backticked {@code keypool.*} names that open the rows of a Markdown table. */
+	private static Set<String> names(String markdown) {
+		Set<String> names = new TreeSet<>();
+		Matcher row = Pattern.compile("^\\| `(keypool\\.[^`]+)` \\|", Pattern.MULTILINE).matcher(markdown);
+		while (row.find()) {
+			names.add(row.group(1));
+		}
+		return names;
 	}
 
 	static void assertCurrent(Path file, String generated) throws IOException {
