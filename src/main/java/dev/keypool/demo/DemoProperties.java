@@ -14,9 +14,11 @@ import org.springframework.validation.annotation.Validated;
  * every n-th request, the second revoked, the third healthy.
  *
  * @param deltaDelay Pause before each streamed text delta, so streaming is visible in a terminal.
- * @param rateLimitEvery Every n-th request with the primary demo key gets 429.
- * @param retryAfter Wait the primary demo key announces in retry-after on its 429s.
- * @param primarySecret Secret of the primary demo key, which is rate-limited every n-th request.
+ * @param rateLimitEvery Every n-th Messages request with the primary demo key gets 429.
+ * @param retryAfter Wait the primary demo key announces on its 429s, in retry-after and as the
+ * reset of its used-up requests.
+ * @param primarySecret Secret of the primary demo key, which is rate-limited every n-th
+ * Messages request.
  * @param revokedSecret Secret of the demo key that always fails authentication.
  * @param backupSecret Secret of the demo key that always succeeds.
  */

@@ -26,12 +26,12 @@ public class DemoUpstreamConfiguration {
 	/**
 	 * The request to try first against a gateway running the demo profile at {@code baseUrl}:
 	 * a curl that shows the response headers, {@code X-Keypool-Key} and
-	 * {@code X-Keypool-Attempts} included.
+	 * {@code X-Keypool-Attempts} included. It lists the models, which the simulated upstream
+	 * does not count toward a key's rate-limit cycle, so trying it leaves the README's
+	 * walkthrough as the README shows it.
 	 */
 	public static String firstRequest(String baseUrl) {
-		return "curl -i " + baseUrl + "/v1/messages -H 'content-type: application/json'"
-				+ " -H 'anthropic-version: 2023-06-01' -d '{\"model\":\"claude-sonnet-4-6\",\"max_tokens\":64,"
-				+ "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}'";
+		return "curl -i " + baseUrl + "/v1/models -H 'anthropic-version: 2023-06-01'";
 	}
 
 	@Bean

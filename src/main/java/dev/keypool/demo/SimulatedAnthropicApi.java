@@ -1,7 +1,9 @@
 package dev.keypool.demo;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -43,9 +45,17 @@ import org.springframework.web.reactive.function.server.ServerResponse;
  * <p>
  * Checks run in this order: credential ({@code x-api-key}, else
  * {@code Authorization: Bearer}) and the key's scripted refusal (revoked, overloaded),
- * then {@code anthropic-version}, then the rate limit, then the body. Every request that presents a known key counts toward that key, whatever the
- * answer; the count drives {@link SimulatedKey.Behaviour#RATE_LIMITED_EVERY_NTH} and is
- * readable through {@link #requestCount(String)}.
+ * then {@code anthropic-version}, then the rate limit, then the body. Every request that
+ * presents a known key counts toward that key, whatever the answer, readable through
+ * {@link #requestCount(String)}. Only Messages requests ({@code POST /v1/messages}) drive
+ * {@link SimulatedKey.Behaviour#RATE_LIMITED_EVERY_NTH}, so listing the models or counting
+ * tokens never moves a key's rate-limit cycle.
+ * <p>
+ * A 429 says when it ends twice over, as the real API does: {@code retry-after} and
+ * {@code anthropic-ratelimit-requests-remaining: 0} with its
+ * {@code anthropic-ratelimit-requests-reset} at the same instant. Without the reset a
+ * gateway's proactive cooldown would fall back to its own default, longer than the wait the
+ * 429 announced.
  * <p>
  * Nothing blocks: the body is read reactively and stream deltas are spaced with
  * {@code delayElements}, so virtual time works.
@@ -75,6 +85,10 @@ public final class SimulatedAnthropicApi {
 
 	private final Map<String, AtomicLong> requestCounts;
 
+	private final Map<String, AtomicLong> messageCounts;
+
+	private final Clock clock;
+
 	private final AtomicLong unknownKeyRequests = new AtomicLong();
 
 	private final Deque<RecordedRequest> recorded = new ArrayDeque<>();
@@ -88,21 +102,37 @@ public final class SimulatedAnthropicApi {
 	 * {@link Duration#ZERO} sends them back to back
 	 */
 	public SimulatedAnthropicApi(List<SimulatedKey> keys, Duration deltaDelay) {
+		this(keys, deltaDelay, Clock.systemUTC());
+	}
+
+	/**
+	 * @param keys the keys the upstream accepts (or refuses, per their behaviour); secrets
+	 * must be distinct
+	 * @param deltaDelay the pause before each {@code content_block_delta} of a stream;
+	 * {@link Duration#ZERO} sends them back to back
+	 * @param clock the clock the rate-limit reset announced on a 429 is read from
+	 */
+	public SimulatedAnthropicApi(List<SimulatedKey> keys, Duration deltaDelay, Clock clock) {
 		Objects.requireNonNull(deltaDelay, "deltaDelay");
+		Objects.requireNonNull(clock, "clock");
 		if (deltaDelay.isNegative()) {
 			throw new IllegalArgumentException("deltaDelay must not be negative, was " + deltaDelay);
 		}
 		Map<String, SimulatedKey> bySecret = new LinkedHashMap<>();
 		Map<String, AtomicLong> counts = new LinkedHashMap<>();
+		Map<String, AtomicLong> messages = new LinkedHashMap<>();
 		for (SimulatedKey key : keys) {
 			if (bySecret.putIfAbsent(key.secret(), key) != null) {
 				throw new IllegalArgumentException("two simulated keys share a secret (" + key + ")");
 			}
 			counts.put(key.secret(), new AtomicLong());
+			messages.put(key.secret(), new AtomicLong());
 		}
 		this.keys = Collections.unmodifiableMap(bySecret);
 		this.requestCounts = Collections.unmodifiableMap(counts);
+		this.messageCounts = Collections.unmodifiableMap(messages);
 		this.deltaDelay = deltaDelay;
+		this.clock = clock;
 	}
 
 	/**
@@ -117,9 +147,9 @@ public final class SimulatedAnthropicApi {
 			throw new IllegalArgumentException("prefix must be empty or start, and not end, with '/': " + prefix);
 		}
 		return RouterFunctions.route()
-			.POST(prefix + "/v1/messages", (request) -> serve(request, this::messages))
-			.POST(prefix + "/v1/messages/count_tokens", (request) -> serve(request, this::countTokens))
-			.GET(prefix + "/v1/models", (request) -> serve(request, this::models))
+			.POST(prefix + "/v1/messages", (request) -> serve(request, true, this::messages))
+			.POST(prefix + "/v1/messages/count_tokens", (request) -> serve(request, false, this::countTokens))
+			.GET(prefix + "/v1/models", (request) -> serve(request, false, this::models))
 			.route(RequestPredicates.path(prefix + "/**"),
 					(request) -> error(HttpStatus.NOT_FOUND, "not_found_error", "Not Found", newId("req_")))
 			.build();
@@ -152,6 +182,7 @@ public final class SimulatedAnthropicApi {
 	 */
 	public void reset() {
 		this.requestCounts.values().forEach((count) -> count.set(0));
+		this.messageCounts.values().forEach((count) -> count.set(0));
 		this.unknownKeyRequests.set(0);
 		synchronized (this.recorded) {
 			this.recorded.clear();
@@ -160,12 +191,12 @@ public final class SimulatedAnthropicApi {
 
 	// --- request pipeline -----------------------------------------------------------
 
-	private Mono<ServerResponse> serve(ServerRequest request, Endpoint endpoint) {
+	private Mono<ServerResponse> serve(ServerRequest request, boolean message, Endpoint endpoint) {
 		String requestId = newId("req_");
 		return readBody(request).flatMap((body) -> {
 			record(request, body);
 			HttpHeaders headers = request.headers().asHttpHeaders();
-			Mono<ServerResponse> refusal = admit(headers, requestId);
+			Mono<ServerResponse> refusal = admit(headers, message, requestId);
 			return (refusal != null) ? refusal : endpoint.handle(body, this.keys.get(credential(headers)), requestId);
 		}).onErrorResume(DataBufferLimitException.class, (ex) -> {
 			record(request, new byte[0]);
@@ -202,8 +233,12 @@ public final class SimulatedAnthropicApi {
 		}
 	}
 
-	/** The refusal for this request's credential, version or rate limit; null to go on. */
-	private Mono<ServerResponse> admit(HttpHeaders headers, String requestId) {
+	/**
+	 * The refusal for this request's credential, version or rate limit; null to go on.
+	 * {@code message} says whether the request is a Messages request, the only kind the
+	 * rate-limit cycle counts.
+	 */
+	private Mono<ServerResponse> admit(HttpHeaders headers, boolean message, String requestId) {
 		String secret = credential(headers);
 		if (secret == null) {
 			return error(HttpStatus.UNAUTHORIZED, "authentication_error", "x-api-key header is required", requestId);
@@ -213,7 +248,7 @@ public final class SimulatedAnthropicApi {
 			this.unknownKeyRequests.incrementAndGet();
 			return error(HttpStatus.UNAUTHORIZED, "authentication_error", "invalid x-api-key", requestId);
 		}
-		long requestNumber = this.requestCounts.get(secret).incrementAndGet();
+		this.requestCounts.get(secret).incrementAndGet();
 		if (key.behaviour() == SimulatedKey.Behaviour.REVOKED) {
 			return error(HttpStatus.UNAUTHORIZED, "authentication_error", "invalid x-api-key", requestId);
 		}
@@ -225,11 +260,14 @@ public final class SimulatedAnthropicApi {
 			return error(HttpStatus.BAD_REQUEST, "invalid_request_error", "anthropic-version: header is required",
 					requestId);
 		}
-		if (key.isRateLimited(requestNumber)) {
+		if (message && key.isRateLimited(this.messageCounts.get(secret).incrementAndGet())) {
+			long retryAfter = key.retryAfterSeconds();
 			return ServerResponse.status(HttpStatus.TOO_MANY_REQUESTS)
 				.header(REQUEST_ID, requestId)
-				.header("retry-after", Long.toString(key.retryAfterSeconds()))
+				.header("retry-after", Long.toString(retryAfter))
 				.header("anthropic-ratelimit-requests-remaining", "0")
+				.header("anthropic-ratelimit-requests-reset",
+						DateTimeFormatter.ISO_INSTANT.format(this.clock.instant().plusSeconds(retryAfter)))
 				.contentType(MediaType.APPLICATION_JSON)
 				.bodyValue(errorBody("rate_limit_error",
 						"This request would exceed the rate limit for your organization. Please retry later.",

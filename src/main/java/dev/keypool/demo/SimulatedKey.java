@@ -21,7 +21,10 @@ public record SimulatedKey(String secret, Behaviour behaviour, int rateLimitEver
 		/** Every request succeeds. */
 		OK,
 
-		/** Every n-th request with the key gets 429 {@code rate_limit_error}; the others succeed. */
+		/**
+		 * Every n-th Messages request with the key gets 429 {@code rate_limit_error}; the others,
+		 * and every other request, succeed.
+		 */
 		RATE_LIMITED_EVERY_NTH,
 
 		/** Every request gets 401 {@code authentication_error}, as for a revoked key. */

@@ -54,8 +54,7 @@ class StartupOutputTests {
 			assertThat(readyLines(output)).singleElement()
 				.asString()
 				.contains("API http://localhost:" + port + ", ", ", pools: anthropic (3 keys); try: curl -i http://localhost:"
-						+ port + "/v1/messages -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01'",
-						"\"model\":\"claude-sonnet-4-6\"");
+						+ port + "/v1/models -H 'anthropic-version: 2023-06-01'");
 		}
 	}
 

@@ -1,7 +1,10 @@
 package dev.keypool.demo;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -164,8 +167,9 @@ class SimulatedAnthropicApiTests {
 	@ParameterizedTest(name = "every {0}. request is refused")
 	@ValueSource(ints = { 1, 2, 3 })
 	void everyNthRequestWithARateLimitedKeyGets429WithRetryAfter(int n) {
+		Clock clock = Clock.fixed(Instant.parse("2026-12-01T10:00:00Z"), ZoneOffset.UTC);
 		SimulatedAnthropicApi limited = new SimulatedAnthropicApi(
-				List.of(SimulatedKey.rateLimitedEvery("k", n, Duration.ofMillis(2500))), Duration.ZERO);
+				List.of(SimulatedKey.rateLimitedEvery("k", n, Duration.ofMillis(2500))), Duration.ZERO, clock);
 		WebTestClient limitedClient = WebTestClient.bindToRouterFunction(limited.routes("")).build();
 
 		List<Integer> statuses = new ArrayList<>();
@@ -184,7 +188,30 @@ class SimulatedAnthropicApiTests {
 			assertError(result, 429, "rate_limit_error");
 			assertThat(result.getResponseHeaders().getFirst("retry-after")).isEqualTo("3");
 			assertThat(result.getResponseHeaders().getFirst("anthropic-ratelimit-requests-remaining")).isEqualTo("0");
+			// the used-up requests come back when retry-after says, not at some default later
+			assertThat(result.getResponseHeaders().getFirst("anthropic-ratelimit-requests-reset"))
+				.isEqualTo("2026-12-01T10:00:03Z");
 		});
+	}
+
+	@Test
+	void onlyMessagesRequestsMoveTheRateLimitCycle() {
+		this.client.get()
+			.uri(PREFIX + "/v1/models")
+			.header("x-api-key", LIMITED_KEY)
+			.header("anthropic-version", "2023-06-01")
+			.exchange()
+			.expectStatus()
+			.isOk();
+		assertThat(post("/v1/messages/count_tokens", LIMITED_KEY, HELLO).getStatus()).isEqualTo(HttpStatus.OK);
+
+		List<Integer> statuses = new ArrayList<>();
+		for (int i = 0; i < 3; i++) {
+			statuses.add(post("/v1/messages", LIMITED_KEY, HELLO).getStatus().value());
+		}
+
+		assertThat(statuses).containsExactly(200, 200, 429);
+		assertThat(this.api.requestCount(LIMITED_KEY)).isEqualTo(5);
 	}
 
 	@ParameterizedTest(name = "{0}")
