@@ -53,7 +53,9 @@ class ModelFieldIntegrationTest {
 		GatewayTestProperties.on(registry)
 			.client("team-m", CLIENT_TOKEN)
 			.pool("models", "k0", "sk-k0-secret-abcdefgh", "k1", "sk-k1-secret-abcdefgh")
+			.pool("logged", "l0", "sk-l0-secret-abcdefgh")
 			.set("keypool.access-log", "true")
+			.route("logged", upstream::url, "/logged/**", "StripPrefix=1", "KeyFailover=logged")
 			.route("models", upstream::url, "/v1/**", "KeyFailover=models");
 	}
 
@@ -124,8 +126,9 @@ class ModelFieldIntegrationTest {
 		upstream.enqueue(json(200, MESSAGE), json(200, MESSAGE));
 		String forged = "\n2026-01-01 INFO access client=admin\u001b[31m";
 
-		post("{\"model\":\"evil\\r\\n\\u001b[31m\\u2028forged\",\"max_tokens\":10}");
-		post("{\"model\":\"raw" + forged + "\",\"max_tokens\":10}");
+		// a pool of its own, whose class names no other test has taken
+		post("/logged/v1/messages", "{\"model\":\"evil\\r\\n\\u001b[31m\\u2028forged\",\"max_tokens\":10}");
+		post("/logged/v1/messages", "{\"model\":\"raw" + forged + "\",\"max_tokens\":10}");
 
 		await().atMost(Duration.ofSeconds(5))
 			.until(() -> output.getOut().lines().filter((l) -> l.contains("access client=team-m")).count() >= 2);
@@ -158,8 +161,12 @@ class ModelFieldIntegrationTest {
 	}
 
 	private RawHttp.Response post(String body) {
+		return post("/v1/messages", body);
+	}
+
+	private RawHttp.Response post(String path, String body) {
 		byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-		String head = "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: " + CLIENT_TOKEN
+		String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: " + CLIENT_TOKEN
 				+ "\r\nContent-Type: application/json";
 		return RawHttp.exchange(this.port, head, bytes);
 	}
