@@ -7,7 +7,6 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.JsonToken;
 import tools.jackson.core.ObjectReadContext;
-import tools.jackson.core.StreamReadConstraints;
 import tools.jackson.core.json.JsonFactory;
 
 import dev.keypool.pool.CallerText;
@@ -33,10 +32,12 @@ public record RequestFields(String model, long maxTokens, boolean stream) {
 	/** A body without any of the fields, or not a JSON object. */
 	public static final RequestFields NONE = new RequestFields(null, -1, false);
 
-	/** The body's strings are skipped, not read; only the model's is, and it is cut to a bound. */
-	private static final JsonFactory JSON = JsonFactory.builder()
-		.streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build())
-		.build();
+	/**
+	 * Jackson's default read constraints: strings the parse skips are not held, so they are not
+	 * limited; a nesting too deep to parse ends the parse (the request's class is then
+	 * {@code other}).
+	 */
+	private static final JsonFactory JSON = new JsonFactory();
 
 	/**
 	 * Reads the fields of {@code body}.

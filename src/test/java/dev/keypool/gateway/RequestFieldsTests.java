@@ -72,6 +72,20 @@ class RequestFieldsTests {
 	}
 
 	@Test
+	void aStringLongerThanJacksonsLimitIsSkippedUnread() {
+		String body = "{\"system\":\"" + "x".repeat(21_000_000) + "\",\"model\":\"claude-opus-4-7\"}";
+
+		assertThat(parse(body).model()).isEqualTo("claude-opus-4-7");
+	}
+
+	@Test
+	void aNestingTooDeepToParseStillHasAModelClassNotTheKeyWideScope() {
+		String body = "{\"x\":" + "[".repeat(5000) + "]".repeat(5000) + "}";
+
+		assertThat(parse(body).model()).isEmpty();
+	}
+
+	@Test
 	void aLongModelIsCut() {
 		assertThat(parse("{\"model\":\"" + "m".repeat(10_000) + "\"}").model()).hasSize(256);
 	}
@@ -103,7 +117,7 @@ class RequestFieldsTests {
 			return CachedBody.EMPTY;
 		}
 		DataBuffer buffer = factory.wrap(bytes);
-		return CachedBody.read(Flux.just(buffer), bytes.length, 8 * 1024 * 1024, new BufferBudget(64 * 1024 * 1024),
+		return CachedBody.read(Flux.just(buffer), bytes.length, bytes.length, new BufferBudget(bytes.length),
 				factory).block();
 	}
 
