@@ -69,8 +69,12 @@ public record RequestFields(String model, long maxTokens, boolean stream) {
 					}
 					case "max_tokens" -> maxTokens = integer(parser, value);
 					case "stream" -> stream = (value == JsonToken.VALUE_TRUE);
-					default -> parser.skipChildren();
+					default -> {
+						// any other member: its value is skipped below
+					}
 				}
+				// past an object or array value without reading it (nothing for a scalar)
+				parser.skipChildren();
 			}
 		}
 		catch (JacksonException | IOException ex) {
@@ -84,7 +88,6 @@ public record RequestFields(String model, long maxTokens, boolean stream) {
 
 	private static long integer(JsonParser parser, JsonToken value) {
 		if (value != JsonToken.VALUE_NUMBER_INT) {
-			parser.skipChildren();
 			return -1;
 		}
 		if (parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {

@@ -61,6 +61,14 @@ class RequestFieldsTests {
 	}
 
 	@Test
+	void aModelThatIsNotAStringIsSkippedAndTheRestOfTheBodyRead() {
+		assertThat(parse("{\"model\":[\"a\",{\"model\":\"b\"}],\"stream\":{\"model\":1},\"max_tokens\":9}"))
+			.isEqualTo(new RequestFields("", 9, false));
+		assertThatExceptionOfType(RequestFields.DuplicateModel.class)
+			.isThrownBy(() -> parse("{\"model\":{\"x\":[1]},\"model\":\"claude-opus-4-7\"}"));
+	}
+
+	@Test
 	void theWholeBodyIsReadHoweverFarDownTheModelIs() {
 		String body = "{\"messages\":[{\"content\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}],\"stream\":true,"
 				+ "\"model\":\"claude-opus-4-7\"}";
