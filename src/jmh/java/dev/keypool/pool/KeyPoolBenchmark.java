@@ -48,8 +48,6 @@ public class KeyPoolBenchmark {
 
 	private final Map<String, String> rateLimitHeaders = new HashMap<>();
 
-	private byte[] body;
-
 	@Setup
 	public void setUp() {
 		this.allAvailable = pool("available");
@@ -70,8 +68,6 @@ public class KeyPoolBenchmark {
 			this.rateLimitHeaders.put(resource.remainingHeader(), "399000");
 			this.rateLimitHeaders.put(resource.resetHeader(), reset);
 		}
-		this.body = ("{\"model\":\"claude-opus-4-7\",\"max_tokens\":1024,\"messages\":[{\"role\":\"user\","
-				+ "\"content\":\"" + "x".repeat(4000) + "\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
 	}
 
 	private static KeyPool pool(String name) {
@@ -123,13 +119,6 @@ public class KeyPoolBenchmark {
 	@Benchmark
 	public PoolKey walkerScopedFirstCoolingDown() {
 		return this.scoped.walker("opus", null).next();
-	}
-
-	/** The model found in a 4 KB body, once per request. */
-	@Benchmark
-	public String modelScan() {
-		byte[] bytes = this.body;
-		return ModelField.find((i) -> bytes[i], bytes.length);
 	}
 
 	/** One state read, as the actuator and each metrics scrape do it: stored facts, derived status. */

@@ -88,19 +88,8 @@ final class CachedBody {
 	}
 
 	/**
-	 * The byte at {@code index} (from 0, below {@link #size()}), read in place: lets the model
-	 * be found without copying or parsing the body.
-	 */
-	int byteAt(int index) {
-		if (this.netty != null) {
-			return this.netty.getNativeBuffer().getByte(this.netty.getNativeBuffer().readerIndex() + index);
-		}
-		return this.heap[index];
-	}
-
-	/**
-	 * The body's bytes from the start, read in place (for a request signature); valid until
-	 * {@link #release()}.
+	 * The body's bytes from the start, read in place (for a request signature and the
+	 * request's fields); valid until {@link #release()}.
 	 */
 	InputStream openStream() {
 		if (this.netty != null) {

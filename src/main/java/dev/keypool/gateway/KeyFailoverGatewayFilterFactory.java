@@ -22,11 +22,11 @@ import dev.keypool.budget.BudgetDecision;
 import dev.keypool.budget.ClientBudgets;
 import dev.keypool.pool.AttemptOutcome;
 import dev.keypool.pool.CallerMode;
+import dev.keypool.pool.CallerText;
 import dev.keypool.pool.Exhaustion;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyWalker;
 import dev.keypool.pool.ModelClasses;
-import dev.keypool.pool.ModelField;
 import dev.keypool.pool.PoolKey;
 import dev.keypool.pool.Verdict;
 import dev.keypool.pool.WaitOutcome;
@@ -87,9 +87,6 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	/** How often one request may be held before it is answered. */
 	private static final int MAX_HOLDS = 5;
-
-	/** Longer session ids are ignored: a caller must not fill the session memory with large values. */
-	private static final int MAX_SESSION_ID_LENGTH = 256;
 
 	/** A failed attempt's error body is small; one that takes longer to arrive is cut. */
 	private static final Duration DISCARD_TIMEOUT = Duration.ofSeconds(2);
@@ -377,7 +374,14 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	}
 
 	private Mono<Void> attempt(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
-		attempts.plan(exchange);
+		try {
+			attempts.plan(exchange);
+		}
+		catch (RequestFields.DuplicateModel ex) {
+			attempts.body.release();
+			return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.BAD_REQUEST,
+					ErrorKind.INVALID_REQUEST, ex.getMessage());
+		}
 		PoolKey key = attempts.walker.next();
 		if (key == null) {
 			return exhausted(exchange, chain, attempts);
@@ -435,6 +439,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			default -> {
 				if (status != null && status.is2xxSuccessful()) {
 					pool.rememberSession(attempts.session, key);
+					pool.modelClasses().claim(attempts.model);
 				}
 				attempts.body.release();
 				pool.recordPooledRequestCompleted(attempts.attemptCount());
@@ -585,7 +590,13 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 		private boolean planned;
 
-		/** The request's model class, from the body's {@code model}, read once. */
+		/** The top-level fields of the request's body, parsed once. */
+		private RequestFields fields = RequestFields.NONE;
+
+		/** The request's model id (from the path or the body), cleaned, or {@code null}. */
+		private String model;
+
+		/** The request's model class, from its model, read once. */
 		private String modelClass = ModelClasses.KEY_WIDE;
 
 		/** The caller's session id, or {@code null}. */
@@ -605,8 +616,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 
 		/**
-		 * Once per request, before the first attempt: the model class from the cached body
-		 * (scanned in place, not parsed), the session, and a walk in the pool's order for them.
+		 * Once per request, before the first attempt: the body's fields (one JSON parse of the
+		 * cached body), the model class from the path's model or the body's, the session, and a
+		 * walk in the pool's order for them.
+		 * @throws RequestFields.DuplicateModel when the body has two top-level {@code model} members
 		 */
 		void plan(ServerWebExchange exchange) {
 			if (this.planned) {
@@ -614,17 +627,15 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 			this.planned = true;
 			KeyPool pool = this.binding.pool();
-			CachedBody cached = this.body;
-			String model = this.binding.dialect().modelFromPath(exchange.getRequest().getURI().getRawPath());
-			if (model == null && cached.size() > 0) {
-				model = ModelField.find(cached::byteAt, cached.size());
-			}
-			this.modelClass = pool.modelClassOf(model);
+			this.fields = RequestFields.parse(this.body);
+			String model = CallerText.model(
+					this.binding.dialect().modelFromPath(exchange.getRequest().getURI().getRawPath()));
+			this.model = (model != null) ? model : this.fields.model();
+			this.modelClass = pool.modelClassOf(this.model);
 			UsageAccounting.modelClass(exchange, this.modelClass);
-			RequestSpan.of(exchange).model(model, this.modelClass);
-			String session = exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader());
-			this.session = (session != null && !session.isBlank() && session.length() <= MAX_SESSION_ID_LENGTH)
-					? session : null;
+			RequestSpan.of(exchange).model(this.model, this.modelClass);
+			this.session = CallerText.sessionId(
+					exchange.getRequest().getHeaders().getFirst(pool.scheduling().sessionHeader()));
 			this.walker = pool.walker(this.modelClass, this.session);
 		}
 

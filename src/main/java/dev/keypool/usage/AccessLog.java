@@ -8,6 +8,8 @@ import org.slf4j.spi.LoggingEventBuilder;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
 
+import dev.keypool.pool.CallerText;
+
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
 import org.springframework.cloud.gateway.filter.GlobalFilter;
 import org.springframework.core.Ordered;
@@ -22,9 +24,11 @@ import org.springframework.web.server.ServerWebExchange;
  * status, model, model class, tokens, duration and the caller's session id (the pool's
  * {@code session-header}, {@code x-claude-code-session-id} by default).
  * <p>
- * Never a token or secret: the client is its configured id; the key its id. What the caller
- * controls (the session id; the model only comes from the provider's response) is cut to 64
- * characters of {@code [A-Za-z0-9._:@/-]}.
+ * Never a token or secret: the client is its configured id; the key its id. Every value is
+ * made of {@code [A-Za-z0-9._:@/-]} (anything else becomes {@code _}), so no value can end the
+ * line, colour it or forge a pair: the model (from the provider's response) and the key id are
+ * cut to 64 characters; the session id is the one {@link CallerText#sessionId} gives the pool,
+ * absent when it is too long to be used; the model class is a cleaned class name.
  */
 public class AccessLog implements GlobalFilter, Ordered {
 
@@ -73,15 +77,16 @@ public class AccessLog implements GlobalFilter, Ordered {
 			.add("attempts", orDash(response.getFirst(this.attemptsHeader)))
 			.add("status", (status != null) ? Integer.toString(status.value()) : "-")
 			.add("model", (request.model != null) ? safe(request.model) : "-")
-			.add("model_class", (counted != null) ? counted.modelClass() : request.modelClass)
+			.add("model_class", safe((counted != null) ? counted.modelClass() : request.modelClass))
 			.add("input_tokens", tokens.input())
 			.add("output_tokens", tokens.output())
 			.add("cache_read_tokens", tokens.cacheRead())
 			.add("cache_creation_tokens", tokens.cacheCreation())
 			.add("duration_ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-		String session = exchange.getRequest().getHeaders().getFirst(request.pool.scheduling().sessionHeader());
-		if (session != null && !session.isBlank()) {
-			line.add("session", safe(session));
+		String session = CallerText
+			.sessionId(exchange.getRequest().getHeaders().getFirst(request.pool.scheduling().sessionHeader()));
+		if (session != null) {
+			line.add("session", safe(session, CallerText.MAX_SESSION_ID_LENGTH));
 		}
 		if (signal == SignalType.CANCEL) {
 			line.add("cancelled", "true");
@@ -95,7 +100,11 @@ public class AccessLog implements GlobalFilter, Ordered {
 
 	/** At most {@value #MAX_VALUE} characters, each outside {@code [A-Za-z0-9._:@/-]} replaced by {@code _}. */
 	static String safe(String value) {
-		int length = Math.min(value.length(), MAX_VALUE);
+		return safe(value, MAX_VALUE);
+	}
+
+	private static String safe(String value, int maxLength) {
+		int length = Math.min(value.length(), maxLength);
 		StringBuilder out = new StringBuilder(length);
 		for (int i = 0; i < length; i++) {
 			char c = value.charAt(i);

@@ -105,7 +105,7 @@ public class UsageAccounting {
 		}
 		KeyPool pool = request.pool;
 		String modelClass = request.ownKey
-				? this.byokClasses.computeIfAbsent(pool.name(), (name) -> new ModelClasses()).resolve(scanner.model())
+				? this.byokClasses.computeIfAbsent(pool.name(), (name) -> new ModelClasses()).claim(scanner.model())
 				: request.modelClass;
 		CountedUsage counted = new CountedUsage(pool.name(), request.ownKey ? BYOK : key, request.client, modelClass,
 				scanner.usage());

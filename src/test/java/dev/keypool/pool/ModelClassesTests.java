@@ -1,6 +1,5 @@
 package dev.keypool.pool;
 
-import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -26,47 +25,62 @@ class ModelClassesTests {
 		assertThat(new ModelClasses().resolve(null)).isEqualTo(ModelClasses.KEY_WIDE);
 	}
 
+	@ParameterizedTest
+	@CsvSource(value = { "claude-opus-4-7, opus", "claude-3-5-haiku-20241022, haiku", "claude-sonnet-4-6, sonnet",
+			"claude-opus-4-7-v1:0, opus", "claude-3-5-haiku, haiku", "claude-nova-1, other", "gpt-4o, other",
+			"claude-3-5, other", "'', other", "'  ', other" })
+	void knownFamiliesHaveTheirClassAndEveryOtherModelSharesOther(String model, String expected) {
+		assertThat(new ModelClasses().resolve(model)).isEqualTo(expected);
+	}
+
+	@ParameterizedTest
+	@CsvSource(value = { "claude-nova-1, nova", "claude-nova-2-20270101, nova", "gpt-4o, gpt-4o",
+			"claude-3-5, claude-3-5", "claude-opus-4-7, opus", "'', other" })
+	void aModelTheProviderServedEarnsItsClassName(String model, String expected) {
+		ModelClasses classes = new ModelClasses();
+
+		classes.claim(model);
+
+		assertThat(classes.resolve(model)).isEqualTo(expected);
+	}
+
+	@ParameterizedTest
+	@CsvSource(value = { "'evil\r\n\u001b[31m'", "'two words'", "'x,y'", "other", "'\u2028'" })
+	void aClassThatDoesNotReadAsAModelIdNeverTakesAName(String model) {
+		ModelClasses classes = new ModelClasses();
+
+		assertThat(classes.claim(model)).isEqualTo(ModelClasses.OTHER);
+		assertThat(classes.named()).containsExactlyInAnyOrder("opus", "sonnet", "haiku");
+	}
+
 	@Test
-	void aFloodOfRandomModelsStaysWithinSixteenNamedClassesAndOther() {
+	void aClassTooLongToBeAModelIdNeverTakesAName() {
+		assertThat(new ModelClasses().claim("x".repeat(65))).isEqualTo(ModelClasses.OTHER);
+	}
+
+	@Test
+	void modelIdsNoRequestWasServedForTakeNoName() {
+		ModelClasses classes = new ModelClasses();
+		for (int i = 0; i < 10_000; i++) {
+			assertThat(classes.resolve("claude-garbage" + i + "-x-1")).isEqualTo(ModelClasses.OTHER);
+		}
+
+		assertThat(classes.named()).containsExactlyInAnyOrder("opus", "sonnet", "haiku");
+		classes.claim("claude-nova-1");
+		assertThat(classes.resolve("claude-nova-1")).isEqualTo("nova");
+	}
+
+	@Test
+	void servedModelsStayWithinSixteenNamedClassesAndOther() {
 		ModelClasses classes = new ModelClasses();
 		Set<String> seen = new HashSet<>();
 		for (int i = 0; i < 10_000; i++) {
-			seen.add(classes.resolve("random-model-" + i));
+			seen.add(classes.claim("random-model-" + i));
 		}
 
 		assertThat(classes.named()).hasSize(ModelClasses.MAX_NAMED).contains("opus", "sonnet", "haiku");
 		assertThat(seen).hasSize(ModelClasses.MAX_NAMED - 3 + 1).contains(ModelClasses.OTHER);
 		assertThat(classes.resolve("claude-opus-4-7")).as("known families keep their names").isEqualTo("opus");
-	}
-
-	@ParameterizedTest
-	@CsvSource(delimiter = '|', nullValues = "null", value = {
-			"{\"model\":\"claude-opus-4-7\",\"max_tokens\":10}|claude-opus-4-7",
-			"  {\t \"max_tokens\": 10, \"model\" : \"claude-3-5-haiku-20241022\"}|claude-3-5-haiku-20241022",
-			"{\"metadata\":{\"model\":\"inner\"},\"model\":\"outer\"}|outer",
-			"{\"messages\":[{\"content\":\"say \\\"model\\\": x\"}],\"model\":\"m\"}|m",
-			"{\"messages\":[{\"model\":\"nested\"}]}|null", "{\"model\":42}|null", "not json|null", "[1,2]|null",
-			"{\"model\":\"unterminated|null", "''|null" })
-	void modelIsFoundAtTheTopLevelOnly(String body, String expected) {
-		byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-		assertThat(ModelField.find((i) -> bytes[i], bytes.length)).isEqualTo(expected);
-	}
-
-	@Test
-	void scanStopsAtItsLimitOnALargeBody() {
-		StringBuilder body = new StringBuilder("{\"messages\":\"");
-		body.append("x".repeat(ModelField.SCAN_LIMIT));
-		body.append("\",\"model\":\"claude-opus-4-7\"}");
-		byte[] bytes = body.toString().getBytes(StandardCharsets.UTF_8);
-		int[] highest = { 0 };
-
-		String model = ModelField.find((i) -> {
-			highest[0] = Math.max(highest[0], i);
-			return bytes[i];
-		}, bytes.length);
-
-		assertThat(model).isNull();
-		assertThat(highest[0]).isLessThan(ModelField.SCAN_LIMIT);
 	}
 
 }

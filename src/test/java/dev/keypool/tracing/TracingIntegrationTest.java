@@ -168,6 +168,33 @@ class TracingIntegrationTest {
 	}
 
 	@Test
+	void controlCharactersInTheCallersModelReachNoSpanAttribute() {
+		for (String model : List.of("evil\\r\\n\\u001b[31m", "evil\r\n\u001b[31m")) {
+			upstream.then((request, response) -> response.header("Content-Type", "application/json")
+				.sendString(Mono.just("{\"type\":\"message\",\"content\":[]}"))
+				.then());
+			this.client.post()
+				.uri("/v1/messages")
+				.header("x-api-key", CLIENT_TOKEN)
+				.contentType(MediaType.APPLICATION_JSON)
+				.bodyValue("{\"model\":\"" + model + "\",\"max_tokens\":16}")
+				.exchange()
+				.expectStatus()
+				.isOk();
+		}
+
+		await().atMost(Duration.ofSeconds(10)).until(() -> {
+			flush();
+			return requestSpans().size() >= 2;
+		});
+		assertThat(requestSpans()).allSatisfy((span) -> {
+			assertThat(span.attributes()).containsEntry("keypool.model_class", "other")
+				.doesNotContainKey("gen_ai.request.model");
+			assertThat(span.attributes().values()).noneMatch((value) -> String.valueOf(value).contains("evil"));
+		});
+	}
+
+	@Test
 	void noSecretTokenPromptOrCompletionIsExported() {
 		rateLimitedThenOk();
 

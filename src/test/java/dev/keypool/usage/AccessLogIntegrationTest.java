@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
 
+import dev.keypool.pool.CallerText;
 import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.ScriptedUpstream;
 
@@ -93,10 +94,10 @@ class AccessLogIntegrationTest {
 	}
 
 	@Test
-	void aRefusedRequestIsLoggedAndCallerValuesAreCut(CapturedOutput output) {
+	void aRefusedRequestIsLoggedAndCallerValuesAreCleaned(CapturedOutput output) {
 		this.client.post()
 			.uri("/v1/messages")
-			.header("x-claude-code-session-id", "evil;[31m session " + "x".repeat(500))
+			.header("x-claude-code-session-id", "evil;[31m session=x " + "x".repeat(200))
 			.contentType(MediaType.APPLICATION_JSON)
 			.bodyValue("{\"model\":\"claude-opus-4-7\"}")
 			.exchange()
@@ -108,8 +109,26 @@ class AccessLogIntegrationTest {
 		await().atMost(Duration.ofSeconds(5)).until(() -> output.getOut().contains("access client=anonymous"));
 		String line = output.getOut().lines().filter((l) -> l.contains("access client=anonymous")).findFirst().orElseThrow();
 		assertThat(line).contains("status=401").contains("key=-").contains("input_tokens=0");
-		assertThat(line.substring(line.indexOf("session=") + "session=".length())).hasSize(64)
-			.startsWith("evil__31m_session_x");
+		assertThat(line.substring(line.indexOf("session=") + "session=".length()))
+			.isEqualTo("evil__31m_session_x_" + "x".repeat(200));
+	}
+
+	@Test
+	void aSessionIdTooLongToBeUsedIsNotLogged(CapturedOutput output) {
+		this.client.post()
+			.uri("/v1/messages")
+			.header("x-claude-code-session-id", "s".repeat(CallerText.MAX_SESSION_ID_LENGTH + 1))
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue("{\"model\":\"claude-opus-4-7\"}")
+			.exchange()
+			.expectStatus()
+			.isUnauthorized()
+			.expectBody()
+			.returnResult();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> output.getOut().contains("access client=anonymous"));
+		String line = output.getOut().lines().filter((l) -> l.contains("access client=anonymous")).findFirst().orElseThrow();
+		assertThat(line).doesNotContain("session=");
 	}
 
 }
