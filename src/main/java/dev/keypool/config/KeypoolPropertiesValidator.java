@@ -301,6 +301,20 @@ public final class KeypoolPropertiesValidator {
 		return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
 	}
 
+	/** The pools a route's {@code KeyFailover} filters name. */
+	public static Set<String> pools(RouteDefinition route) {
+		Set<String> pools = new java.util.LinkedHashSet<>();
+		for (FilterDefinition filter : route.getFilters()) {
+			if (FILTER_NAME.equals(filter.getName())) {
+				String pool = poolArgument(filter);
+				if (!isBlank(pool)) {
+					pools.add(pool);
+				}
+			}
+		}
+		return pools;
+	}
+
 	/** {@code KeyFailover=anthropic} arrives as a generated key; {@code args: {pool: ...}} by name. */
 	static String poolArgument(FilterDefinition filter) {
 		Map<String, String> args = filter.getArgs();

@@ -11,6 +11,11 @@ import dev.keypool.pool.KeyStateStore;
 import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.cloud.autoconfigure.RefreshAutoConfiguration.RefreshProperties;
+import org.springframework.cloud.context.refresh.ConfigDataContextRefresher;
+import org.springframework.cloud.context.scope.refresh.RefreshScope;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.cloud.context.refresh.ContextRefresher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -36,6 +41,17 @@ public class ReloadConfiguration {
 	}
 
 	/**
+	 * Spring Cloud's refresher, checking a refreshed environment before it is published: what
+	 * {@code POST /actuator/refresh} and the file watcher run.
+	 */
+	@Bean
+	@ConditionalOnProperty(name = "spring.cloud.refresh.enabled", matchIfMissing = true)
+	ConfigDataContextRefresher keypoolContextRefresher(ConfigurableApplicationContext context, RefreshScope scope,
+			RefreshProperties properties, ObjectProvider<KeypoolReloader> reloader) {
+		return new GuardedContextRefresher(context, scope, properties, reloader);
+	}
+
+	/**
 	 * Refreshes through Spring Cloud's {@link ContextRefresher}, as {@code POST /actuator/refresh}
 	 * does: it reads the configuration files and config trees again, publishes the changes
 	 * ({@code EnvironmentChangeEvent}, which {@link KeypoolReloader} applies) and has the routes
@@ -57,7 +73,7 @@ public class ReloadConfiguration {
 				reloader.refusedUnreadable(ex);
 			}
 		};
-		return new ConfigSourceWatcher(ConfigSourceWatcher.locations(environment), refresh,
+		return new ConfigSourceWatcher(ConfigSourceWatcher.locations(environment), refresh, reloader::countRefused,
 				properties.reload().interval());
 	}
 
