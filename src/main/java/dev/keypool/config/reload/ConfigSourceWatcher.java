@@ -21,6 +21,8 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.keypool.config.BoundedYamlPropertySourceLoader;
+
 import org.springframework.cloud.context.environment.EnvironmentChangeEvent;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
@@ -62,10 +64,10 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	private static final int MAX_DEPTH = 4;
 
 	/**
-	 * The largest configuration file read (1 MiB, the size of a Kubernetes Secret or
-	 * ConfigMap): a larger one is refused, and its content never read.
+	 * The largest configuration file read, the same as for YAML files at startup: a larger one
+	 * is refused, and its content never read.
 	 */
-	public static final long MAX_FILE_SIZE = 1024 * 1024;
+	public static final long MAX_FILE_SIZE = BoundedYamlPropertySourceLoader.MAX_FILE_SIZE;
 
 	private final List<Path> watched;
 

@@ -19,6 +19,7 @@ import dev.keypool.config.KeypoolConfiguration;
 import dev.keypool.config.KeypoolProperties;
 import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.config.KeypoolPropertiesValidator;
+import dev.keypool.config.UnsafeYamlException;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.PoolKey;
@@ -182,6 +183,13 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 	/** Counts a reload that could not even be read (a configuration file Spring could not parse). */
 	void refusedUnreadable(Throwable ex) {
 		this.refused.incrementAndGet();
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof UnsafeYamlException unsafe) {
+				// names the file and the limit only
+				logger.error("Configuration reload refused: {}; the running configuration stays", unsafe.getMessage());
+				return;
+			}
+		}
 		// the exception's message may quote the file, secrets included: only its type
 		logger.error("Configuration reload refused: the configuration could not be read ({}); "
 				+ "the running configuration stays", ex.getClass().getName());

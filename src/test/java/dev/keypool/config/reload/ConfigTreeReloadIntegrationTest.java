@@ -99,6 +99,38 @@ class ConfigTreeReloadIntegrationTest {
 		assertThat(gateway.checkFiles()).as("nothing changed since").isFalse();
 	}
 
+	@Test
+	void aSecretFileWrittenInPlaceIsNotUsedWhileItKeepsChangingAndIsOnceItSettled() throws IOException {
+		Path k0 = secrets.resolve("k0-secret");
+		writeInPlace(K0, TEAM_A);
+		try {
+			Files.writeString(k0, K0_NEW.substring(0, 12));
+			assertThat(gateway.checkOnce()).as("caught mid-write").isFalse();
+			Files.writeString(k0, K0_NEW.substring(0, 18));
+			assertThat(gateway.checkOnce()).as("still being written").isFalse();
+			assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+			assertThat(upstream.secrets()).as("no truncated secret in use").containsOnly(K0);
+
+			Files.writeString(k0, K0_NEW);
+			assertThat(gateway.checkOnce()).isFalse();
+			assertThat(gateway.checkOnce()).as("settled").isTrue();
+			upstream.reset();
+			assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+			assertThat(upstream.secrets()).containsExactly(K0_NEW);
+		}
+		finally {
+			writeInPlace(K0, TEAM_A);
+		}
+	}
+
+	/** The starting values, whatever another test left, in force before and after. */
+	private static void writeInPlace(String k0Secret, String teamAToken) throws IOException {
+		Files.writeString(secrets.resolve("k0-secret"), k0Secret);
+		Files.writeString(secrets.resolve("team-a-token"), teamAToken);
+		gateway.checkFiles();
+		upstream.reset();
+	}
+
 	/**
 	 * What kubelet does (atomic_writer.go): the files go into a new hidden timestamped
 	 * directory, a {@code ..data_tmp} link to it is renamed over {@code ..data}, each visible
