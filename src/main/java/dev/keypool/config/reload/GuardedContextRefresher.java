@@ -56,8 +56,9 @@ class GuardedContextRefresher extends ConfigDataContextRefresher {
 		}
 		List<String> problems = keypool.problems();
 		if (!problems.isEmpty()) {
-			restore(environment.getPropertySources(), before);
+			// logged first: each line names where its property is set in the refused files
 			keypool.refuse(problems);
+			restore(environment.getPropertySources(), before);
 		}
 	}
 

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,8 @@ import dev.keypool.config.KeypoolConfiguration;
 import dev.keypool.config.KeypoolProperties;
 import dev.keypool.config.KeypoolProperties.Pool;
 import dev.keypool.config.KeypoolPropertiesValidator;
+import dev.keypool.config.PropertyOrigins;
+import dev.keypool.config.RouteFactoryNames;
 import dev.keypool.config.UnsafeYamlException;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyStateStore;
@@ -75,11 +78,23 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 
 	private final AtomicLong refused = new AtomicLong();
 
+	private final Function<List<RouteDefinition>, List<String>> routeNames;
+
 	/** The routes in force, as the last reload that was not refused (or startup) bound them. */
 	private volatile List<RouteDefinition> routes;
 
 	public KeypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
 			KeyStateStore store, Clock clock) {
+		this(live, environment, dialects, store, clock, (routes) -> List.of());
+	}
+
+	/**
+	 * @param routeNames checks the filter and predicate names of the routes a reload would put
+	 * in force ({@link RouteFactoryNames})
+	 */
+	public KeypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
+			KeyStateStore store, Clock clock, Function<List<RouteDefinition>, List<String>> routeNames) {
+		this.routeNames = routeNames;
 		this.live = live;
 		this.environment = environment;
 		this.dialects = dialects;
@@ -147,6 +162,7 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 		List<String> problems = new ArrayList<>(
 				KeypoolConfiguration.problems(next, nextRoutes, this.dialects, this.environment));
 		if (this.routes != null) {
+			problems.addAll(this.routeNames.apply(nextRoutes));
 			problems.addAll(routeProblems(this.routes, nextRoutes, next));
 		}
 		return new Candidate(next, nextRoutes, problems);
@@ -207,7 +223,7 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 	}
 
 	Outcome refuse(List<String> problems) {
-		for (String problem : problems) {
+		for (String problem : PropertyOrigins.annotate(problems, this.environment)) {
 			logger.error("Configuration reload refused: {}", problem);
 		}
 		logger.warn("Configuration reload refused with {} problem(s): the running configuration stays",

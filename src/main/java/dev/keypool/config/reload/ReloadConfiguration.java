@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 import dev.keypool.config.KeypoolProperties;
+import dev.keypool.config.RouteFactoryNames;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.provider.ProviderDialects;
@@ -15,6 +16,8 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.autoconfigure.RefreshAutoConfiguration.RefreshProperties;
 import org.springframework.cloud.context.refresh.ConfigDataContextRefresher;
 import org.springframework.cloud.context.scope.refresh.RefreshScope;
+import org.springframework.cloud.gateway.filter.factory.GatewayFilterFactory;
+import org.springframework.cloud.gateway.handler.predicate.RoutePredicateFactory;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.cloud.context.refresh.ContextRefresher;
 import org.springframework.context.annotation.Bean;
@@ -36,8 +39,10 @@ public class ReloadConfiguration {
 
 	@Bean
 	KeypoolReloader keypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
-			KeyStateStore store, Clock clock) {
-		return new KeypoolReloader(live, environment, dialects, store, clock);
+			KeyStateStore store, Clock clock, ObjectProvider<GatewayFilterFactory<?>> filters,
+			ObjectProvider<RoutePredicateFactory<?>> predicates) {
+		return new KeypoolReloader(live, environment, dialects, store, clock,
+				(routes) -> RouteFactoryNames.of(filters.orderedStream(), predicates.orderedStream()).problems(routes));
 	}
 
 	/**
