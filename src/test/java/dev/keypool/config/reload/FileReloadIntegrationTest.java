@@ -317,6 +317,40 @@ class FileReloadIntegrationTest {
 			.isEqualTo("b0");
 	}
 
+	@Test
+	void aMisspeltPropertyIsRefusedNamingTheOneMeantAndByokStaysClosed(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+
+		ReloadingGateway.write(file, config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0_NEW, "k1", K1))
+			.replace("byok: false", "byk: false"));
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).contains("Configuration reload refused: keypool.pools.test.byk: unknown property "
+				+ "(did you mean keypool.pools.test.byok?) [set in ").contains("keypool.yaml] line ");
+		assertThat(gateway.post("sk-ant-callers-own-key-0001").status()).as("BYOK stays closed").isEqualTo(401);
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+		assertThat(upstream.secrets()).containsExactly(K0);
+	}
+
+	@Test
+	void anAliasBombIsRefusedWithOneLineAndNeverExpanded(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+		StringBuilder bomb = new StringBuilder("keypool:\n  demo:\n    l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+		for (int level = 1; level <= 9; level++) {
+			bomb.append("    l").append(level).append(": &l").append(level).append(" [");
+			bomb.append(String.join(", ", java.util.Collections.nCopies(9, "*l" + (level - 1)))).append("]\n");
+		}
+
+		ReloadingGateway.write(file, bomb.toString());
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).containsPattern("ERROR .*Configuration reload refused: Configuration file "
+				+ "[^\\n]*keypool\\.yaml\\] refused: more than 50 aliases to lists or maps");
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+	}
+
 	static String keys(String... idsAndSecrets) {
 		StringBuilder yaml = new StringBuilder();
 		for (int i = 0; i < idsAndSecrets.length; i += 2) {
