@@ -34,18 +34,21 @@ public final class PropertyOrigins {
 		if (colon <= 0 || !ConfigurationPropertyName.isValid(problem.substring(0, colon))) {
 			return null;
 		}
-		ConfigurationPropertyName name = ConfigurationPropertyName.of(problem.substring(0, colon));
 		Iterable<ConfigurationPropertySource> sources = ConfigurationPropertySources.get(environment);
+		ConfigurationPropertyName name = ConfigurationPropertyName.of(problem.substring(0, colon));
 		for (ConfigurationPropertySource source : sources) {
 			ConfigurationProperty property = source.getConfigurationProperty(name);
 			if (property != null) {
 				return describe(property.getOrigin(), source);
 			}
 		}
-		for (ConfigurationPropertySource source : sources) {
-			if (source instanceof IterableConfigurationPropertySource iterable) {
-				for (ConfigurationPropertyName below : iterable.filter(name::isAncestorOf)) {
-					return describe(source.getConfigurationProperty(below).getOrigin(), source);
+		// not set itself (a pool without keys): where the nearest enclosing entry is set
+		for (; name.getNumberOfElements() > 1; name = name.getParent()) {
+			for (ConfigurationPropertySource source : sources) {
+				if (source instanceof IterableConfigurationPropertySource iterable) {
+					for (ConfigurationPropertyName below : iterable.filter(name::isAncestorOf)) {
+						return describe(source.getConfigurationProperty(below).getOrigin(), source);
+					}
 				}
 			}
 		}
