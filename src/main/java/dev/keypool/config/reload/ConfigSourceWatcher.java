@@ -189,10 +189,11 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	}
 
 	/**
-	 * Looks once: when any watched file changed since the last look, refreshes the environment.
-	 * What the scheduled check runs; tests call it to drive the interval.
+	 * Looks once: when the watched files changed since the last refresh and are the same as at
+	 * the previous look, refreshes the environment. What the scheduled check runs; tests call it
+	 * to drive the interval.
 	 *
-	 * @return whether a change was found and a refresh run
+	 * @return whether a settled change was found and a refresh run
 	 */
 	public synchronized boolean check() {
 		byte[] digest;
@@ -252,13 +253,15 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	}
 
 	/**
-	 * A refresh from elsewhere ({@code POST /actuator/refresh}) read the files as they were
-	 * then, which the last digest may not describe: the next look refreshes once more, so a
-	 * file put back to its earlier content is not missed. Nothing is counted if it is unchanged.
+	 * A refresh from elsewhere ({@code POST /actuator/refresh}) that changed something read the
+	 * files as they were then, which the last digest may not describe: the next settled look
+	 * refreshes once more, so a file put back to its earlier content is not missed. Nothing is
+	 * counted if it is unchanged. A refresh that changed nothing (or was refused and put back)
+	 * left the configuration the last digest describes.
 	 */
 	@Override
 	public void onApplicationEvent(EnvironmentChangeEvent event) {
-		if (Thread.holdsLock(this) && this.refreshing) {
+		if ((Thread.holdsLock(this) && this.refreshing) || event.getKeys().isEmpty()) {
 			return;
 		}
 		this.lastDigest = null;

@@ -110,10 +110,23 @@ class ConfigSourceWatcherTests {
 				Duration.ZERO);
 
 		watcher.onApplicationEvent(new org.springframework.cloud.context.environment.EnvironmentChangeEvent(
-				java.util.Set.of()));
+				java.util.Set.of("keypool.admin.token")));
 
 		assertThat(settled(watcher)).isTrue();
 		assertThat(watcher.check()).isFalse();
+	}
+
+	@Test
+	void aRefreshFromElsewhereThatChangedNothingLeavesTheWatcherAsItWas() throws IOException {
+		Path file = this.directory.resolve("keypool.yaml");
+		Files.writeString(file, "a");
+		ConfigSourceWatcher watcher = new ConfigSourceWatcher(List.of(file), this.refreshes::incrementAndGet,
+				Duration.ZERO);
+
+		watcher.onApplicationEvent(new org.springframework.cloud.context.environment.EnvironmentChangeEvent(
+				java.util.Set.of()));
+
+		assertThat(settled(watcher)).as("a refused refresh is not repeated").isFalse();
 	}
 
 	@Test
