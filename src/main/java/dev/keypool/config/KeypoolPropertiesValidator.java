@@ -3,6 +3,7 @@ package dev.keypool.config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -303,7 +304,7 @@ public final class KeypoolPropertiesValidator {
 
 	/** The pools a route's {@code KeyFailover} filters name. */
 	public static Set<String> pools(RouteDefinition route) {
-		Set<String> pools = new java.util.LinkedHashSet<>();
+		Set<String> pools = new LinkedHashSet<>();
 		for (FilterDefinition filter : route.getFilters()) {
 			if (FILTER_NAME.equals(filter.getName())) {
 				String pool = poolArgument(filter);

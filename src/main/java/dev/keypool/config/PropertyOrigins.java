@@ -13,6 +13,7 @@ import org.springframework.boot.origin.PropertySourceOrigin;
 import org.springframework.boot.origin.SystemEnvironmentOrigin;
 import org.springframework.boot.origin.TextResourceOrigin;
 import org.springframework.core.env.Environment;
+import org.springframework.core.env.PropertySource;
 
 /**
  * Where a property of a problem line was set, from the origin Spring Boot tracks for each
@@ -83,7 +84,7 @@ public final class PropertyOrigins {
 		if (origin != null) {
 			return origin.toString();
 		}
-		return (source.getUnderlyingSource() instanceof org.springframework.core.env.PropertySource<?> underlying)
+		return (source.getUnderlyingSource() instanceof PropertySource<?> underlying)
 				? "property source '" + underlying.getName() + "'" : "an unnamed property source";
 	}
 

@@ -2,8 +2,10 @@ package dev.keypool.config;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.springframework.cloud.gateway.filter.FilterDefinition;
@@ -29,8 +31,8 @@ public record RouteFactoryNames(Set<String> filters, Set<String> predicates) {
 
 	public static RouteFactoryNames of(Stream<GatewayFilterFactory<?>> filters,
 			Stream<RoutePredicateFactory<?>> predicates) {
-		return new RouteFactoryNames(filters.map(GatewayFilterFactory::name).collect(java.util.stream.Collectors.toSet()),
-				predicates.map(RoutePredicateFactory::name).collect(java.util.stream.Collectors.toSet()));
+		return new RouteFactoryNames(filters.map(GatewayFilterFactory::name).collect(Collectors.toSet()),
+				predicates.map(RoutePredicateFactory::name).collect(Collectors.toSet()));
 	}
 
 	/** Every filter or predicate name no factory has, naming the route; empty when all are known. */
@@ -60,8 +62,8 @@ public record RouteFactoryNames(Set<String> filters, Set<String> predicates) {
 		String closest = null;
 		int best = Math.max(2, String.valueOf(name).length() / 3) + 1;
 		for (String candidate : new TreeSet<>(known)) {
-			int distance = NoPoolsExplanation.distance(String.valueOf(name).toLowerCase(java.util.Locale.ROOT),
-					candidate.toLowerCase(java.util.Locale.ROOT));
+			int distance = NoPoolsExplanation.distance(String.valueOf(name).toLowerCase(Locale.ROOT),
+					candidate.toLowerCase(Locale.ROOT));
 			if (distance < best) {
 				best = distance;
 				closest = candidate;
