@@ -39,9 +39,13 @@ import dev.keypool.provider.ProviderDialects;
 import dev.keypool.usage.UsageAccounting;
 import dev.keypool.tracing.PooledRequestTracing;
 
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.cloud.gateway.config.GatewayProperties;
+import org.springframework.cloud.gateway.filter.factory.GatewayFilterFactory;
+import org.springframework.cloud.gateway.handler.predicate.RoutePredicateFactory;
 import org.springframework.cloud.gateway.route.RouteDefinition;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -86,7 +90,7 @@ public class KeypoolConfiguration {
 			KeyStateStore store, Clock clock, Environment environment) {
 		List<String> problems = problems(properties, gateway.getRoutes(), dialects, environment);
 		if (!problems.isEmpty()) {
-			throw new InvalidKeypoolConfigurationException(problems);
+			throw new InvalidKeypoolConfigurationException(problems, PropertyOrigins.annotate(problems, environment));
 		}
 		if (properties.pools().isEmpty()) {
 			logger.warn("No keypool.pools configured: KeyFailover routes have nothing to serve");
@@ -113,8 +117,46 @@ public class KeypoolConfiguration {
 		KeypoolPropertiesValidator validator = new KeypoolPropertiesValidator(dialects,
 				() -> NoPoolsExplanation.explain(environment));
 		List<String> problems = new ArrayList<>(KeypoolEnvironmentChecks.problems(environment));
+		for (String unknown : UnknownKeypoolProperties.problems(environment)) {
+			if (!underOneNamed(unknown, problems)) {
+				problems.add(unknown);
+			}
+		}
 		problems.addAll(validator.validate(properties, routes));
 		return problems;
+	}
+
+	/** One line per property: a property below one already named is not named again. */
+	private static boolean underOneNamed(String problem, List<String> problems) {
+		for (String named : problems) {
+			String property = named.substring(0, Math.max(0, named.indexOf(": ")));
+			if (!property.isEmpty() && (problem.startsWith(property + ".") || problem.startsWith(property + "["))) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * Stops startup when a route names a filter or predicate no factory has: checked once every
+	 * factory exists, which the pools cannot wait for (the {@code KeyFailover} factory needs them).
+	 */
+	@Bean
+	static SmartInitializingSingleton keypoolRouteFactoryNamesCheck(ObjectProvider<GatewayProperties> gateway,
+			ObjectProvider<GatewayFilterFactory<?>> filters, ObjectProvider<RoutePredicateFactory<?>> predicates,
+			Environment environment) {
+		return () -> {
+			GatewayProperties routes = gateway.getIfAvailable();
+			if (routes == null) {
+				return;
+			}
+			List<String> problems = RouteFactoryNames.of(filters.orderedStream(), predicates.orderedStream())
+				.problems(routes.getRoutes());
+			if (!problems.isEmpty()) {
+				throw new InvalidKeypoolConfigurationException(problems,
+						PropertyOrigins.annotate(problems, environment));
+			}
+		};
 	}
 
 	/** Takes the pools only to be created after the configuration was checked. */

@@ -3,6 +3,7 @@ package dev.keypool.config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -299,6 +300,20 @@ public final class KeypoolPropertiesValidator {
 
 	private static boolean isLoopback(String host) {
 		return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
+	}
+
+	/** The pools a route's {@code KeyFailover} filters name. */
+	public static Set<String> pools(RouteDefinition route) {
+		Set<String> pools = new LinkedHashSet<>();
+		for (FilterDefinition filter : route.getFilters()) {
+			if (FILTER_NAME.equals(filter.getName())) {
+				String pool = poolArgument(filter);
+				if (!isBlank(pool)) {
+					pools.add(pool);
+				}
+			}
+		}
+		return pools;
 	}
 
 	/** {@code KeyFailover=anthropic} arrives as a generated key; {@code args: {pool: ...}} by name. */

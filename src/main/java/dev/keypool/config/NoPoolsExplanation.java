@@ -115,7 +115,7 @@ final class NoPoolsExplanation {
 	}
 
 	/** Levenshtein distance. */
-	private static int distance(String a, String b) {
+	static int distance(String a, String b) {
 		int[] previous = new int[b.length() + 1];
 		int[] current = new int[b.length() + 1];
 		for (int j = 0; j <= b.length(); j++) {

@@ -70,7 +70,13 @@ class KeypoolConfigurationValidationTests {
 			"zero requests per minute | keypool.clients[0].limits.requests-per-minute=0 | keypool.clients[0].limits.requests-per-minute: must be positive",
 			"negative tokens per day | keypool.clients[0].limits.tokens-per-day=-1 | keypool.clients[0].limits.tokens-per-day: must be positive",
 			"reserved client id | keypool.clients[0].id=byok | keypool.clients[0].id: 'byok' is reserved",
-			"vertex key without a service account | keypool.pools.main.provider=vertex | keypool.pools.main.keys[0].credentials: must hold the service account's JSON key" })
+			"vertex key without a service account | keypool.pools.main.provider=vertex | keypool.pools.main.keys[0].credentials: must hold the service account's JSON key",
+			"misspelt byok | keypool.pools.main.byk=false | keypool.pools.main.byk: unknown property (did you mean keypool.pools.main.byok?)",
+			"a property pools do not have | keypool.pools.main.base-url=https://example.com | keypool.pools.main.base-url: unknown property",
+			"misspelt key secret | keypool.pools.main.keys[0].secrte=sk-x | keypool.pools.main.keys[0].secrte: unknown property (did you mean keypool.pools.main.keys[0].secret?)",
+			"misspelt top-level property | keypool.max-request-bdy=1MB | keypool.max-request-bdy: unknown property (did you mean keypool.max-request-body?)",
+			"misspelt filter name | spring.cloud.gateway.server.webflux.routes[0].filters[0]=KeyFailovr=main | spring.cloud.gateway.server.webflux.routes[0].filters[0]: route 'main' names unknown filter 'KeyFailovr' (did you mean KeyFailover?)",
+			"misspelt predicate name | spring.cloud.gateway.server.webflux.routes[0].predicates[0]=Pth=/v1/** | spring.cloud.gateway.server.webflux.routes[0].predicates[0]: route 'main' names unknown predicate 'Pth' (did you mean Path?)" })
 	void badConfigurationStopsStartupNamingTheProperty(String description, String property, String expected) {
 		Map<String, Object> properties = validConfiguration();
 		int eq = property.indexOf('=');
@@ -93,7 +99,7 @@ class KeypoolConfigurationValidationTests {
 		properties.put(misspelt, "primary");
 
 		assertThatThrownBy(() -> start(properties)).satisfies((ex) -> assertThat(findCause(ex).getProblems())
-			.containsExactly("spring.cloud.gateway.server.webflux.routes[0].filters[0]: KeyFailover names unknown pool "
+			.contains("spring.cloud.gateway.server.webflux.routes[0].filters[0]: KeyFailover names unknown pool "
 					+ "'main' (no pools are configured; " + hint + ")"));
 	}
 
@@ -129,6 +135,70 @@ class KeypoolConfigurationValidationTests {
 				+ "the key of line 3, column 5 in the same map")
 			.doesNotContain("while constructing a mapping")
 			.doesNotContain("sk-ant-");
+	}
+
+	@Test
+	void eachStartupErrorNamesWhereItsPropertyIsSet(@TempDir Path dir, CapturedOutput output) throws IOException {
+		Path yaml = dir.resolve("keypool-extra.yaml");
+		Files.writeString(yaml, """
+				keypool:
+				  pools:
+				    main:
+				      byk: false
+				""");
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.config.additional-location", "file:" + yaml);
+		properties.put("keypool.pools.main.keys[1].secret", "");
+
+		assertThatThrownBy(() -> start(properties)).isNotNull();
+
+		assertThat(output.getOut())
+			.contains("keypool.pools.main.byk: unknown property (did you mean keypool.pools.main.byok?) [set in ")
+			.containsPattern("byok\\?\\) \\[set in [^\\]]*keypool-extra\\.yaml\\] line 4]")
+			.contains("keypool.pools.main.keys[1].secret: must not be blank [set in a command-line argument]")
+			.doesNotContain("in application.yaml")
+			.doesNotContain(SECRET);
+	}
+
+	@Test
+	void aRouteWithAnUnknownFilterNameStopsStartupWithOneLineAndNoTrace(CapturedOutput output) {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.cloud.gateway.server.webflux.routes[0].filters[0]", "KeyFailovr=main");
+
+		assertThatThrownBy(() -> start(properties)).isNotNull();
+
+		assertThat(output.getOut()).contains("spring.cloud.gateway.server.webflux.routes[0].filters[0]: route 'main' "
+				+ "names unknown filter 'KeyFailovr' (did you mean KeyFailover?)")
+			.doesNotContain("Unable to find GatewayFilterFactory");
+	}
+
+	@Test
+	void aYamlFileWithMoreAliasesThanTheLimitStopsStartupWithOneLine(@TempDir Path dir, CapturedOutput output)
+			throws IOException {
+		Path yaml = dir.resolve("aliases.yaml");
+		Files.writeString(yaml, "keypool:\n  demo:\n    one: &one [" + SECRET + "]\n    many: ["
+				+ String.join(", ", java.util.Collections.nCopies(51, "*one")) + "]\n");
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.config.additional-location", "file:" + yaml);
+
+		assertThatThrownBy(() -> start(properties)).isInstanceOf(UnsafeYamlException.class);
+
+		assertThat(output.getOut()).containsPattern("Configuration file [^\\n]*aliases\\.yaml\\] refused: more than 50 "
+				+ "aliases to lists or maps")
+			.doesNotContain(SECRET);
+	}
+
+	@Test
+	void aYamlFileOverTheSizeLimitStopsStartupUnread(@TempDir Path dir, CapturedOutput output) throws IOException {
+		Path yaml = dir.resolve("large.yaml");
+		Files.writeString(yaml, "keypool:\n  admin:\n    token: " + SECRET + "\n" + "#".repeat(1024 * 1024) + "\n");
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.config.additional-location", "file:" + yaml);
+
+		assertThatThrownBy(() -> start(properties)).isInstanceOf(UnsafeYamlException.class);
+
+		assertThat(output.getOut()).containsPattern("large\\.yaml\\] refused: it is \\d+ bytes, over the limit of "
+				+ "1048576").doesNotContain(SECRET);
 	}
 
 	@Test

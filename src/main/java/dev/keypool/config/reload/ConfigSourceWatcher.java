@@ -21,6 +21,8 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.keypool.config.BoundedYamlPropertySourceLoader;
+
 import org.springframework.cloud.context.environment.EnvironmentChangeEvent;
 import org.springframework.context.ApplicationListener;
 import org.springframework.context.SmartLifecycle;
@@ -43,6 +45,13 @@ import org.springframework.util.StringUtils;
  * files' own links never change, only what they lead to. Entries whose name starts with
  * {@code ..} are kubelet's bookkeeping and are skipped, as Spring's config tree skips them.
  * The digest is kept in memory only and the contents are never logged.
+ * <p>
+ * A change is acted on only once it has settled: the same digest on two consecutive looks. A
+ * file caught while it is being written (which may well be valid YAML, only shorter) is
+ * therefore never read as the configuration; a file that changes at every look is not read
+ * until it stops. A file larger than {@link #MAX_FILE_SIZE} is never read at all: the look is
+ * counted as a refused reload. Whatever a look throws, {@link Error}s included, is logged by
+ * type only, counted as refused, and the next look happens as planned.
  */
 public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<EnvironmentChangeEvent> {
 
@@ -54,13 +63,27 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	/** Deep enough for a config tree of nested names; a configuration is not a file system. */
 	private static final int MAX_DEPTH = 4;
 
+	/**
+	 * The largest configuration file read, the same as for YAML files at startup: a larger one
+	 * is refused, and its content never read.
+	 */
+	public static final long MAX_FILE_SIZE = BoundedYamlPropertySourceLoader.MAX_FILE_SIZE;
+
 	private final List<Path> watched;
 
 	private final Runnable refresh;
 
+	private final Runnable refused;
+
 	private final Duration interval;
 
+	private final FileReader reader;
+
+	/** The digest of what was last refreshed, {@code null} to refresh at the next stable look. */
 	private volatile byte[] lastDigest;
+
+	/** A changed digest seen once; refreshed when the next look sees it again. Guarded by {@code this}. */
+	private byte[] pendingDigest;
 
 	/** Set while this watcher's own refresh runs; guarded by {@code this}. */
 	private boolean refreshing;
@@ -73,10 +96,36 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	 * @param interval how often to look; zero for never (only {@link #check()} looks)
 	 */
 	public ConfigSourceWatcher(List<Path> watched, Runnable refresh, Duration interval) {
+		this(watched, refresh, () -> {
+		}, interval);
+	}
+
+	/**
+	 * @param watched the files and directories to watch
+	 * @param refresh refreshes the environment (Spring Cloud's {@code ContextRefresher})
+	 * @param refused counts a look that was refused (a file too large, a look that failed)
+	 * @param interval how often to look; zero for never (only {@link #check()} looks)
+	 */
+	public ConfigSourceWatcher(List<Path> watched, Runnable refresh, Runnable refused, Duration interval) {
+		this(watched, refresh, refused, interval, ConfigSourceWatcher::read);
+	}
+
+	ConfigSourceWatcher(List<Path> watched, Runnable refresh, Runnable refused, Duration interval,
+			FileReader reader) {
 		this.watched = List.copyOf(watched);
 		this.refresh = refresh;
+		this.refused = refused;
 		this.interval = interval;
-		this.lastDigest = digest();
+		this.reader = reader;
+		byte[] initial;
+		try {
+			initial = digest();
+		}
+		catch (OversizeFileException | RuntimeException ex) {
+			// startup read these files already; the first stable look decides
+			initial = null;
+		}
+		this.lastDigest = initial;
 	}
 
 	/** The local files and directories the environment's configuration locations name. */
@@ -140,16 +189,31 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	}
 
 	/**
-	 * Looks once: when any watched file changed since the last look, refreshes the environment.
-	 * What the scheduled check runs; tests call it to drive the interval.
+	 * Looks once: when the watched files changed since the last refresh and are the same as at
+	 * the previous look, refreshes the environment. What the scheduled check runs; tests call it
+	 * to drive the interval.
 	 *
-	 * @return whether a change was found and a refresh run
+	 * @return whether a settled change was found and a refresh run
 	 */
 	public synchronized boolean check() {
-		byte[] digest = digest();
-		if (Arrays.equals(digest, this.lastDigest)) {
+		byte[] digest;
+		try {
+			digest = digest();
+		}
+		catch (OversizeFileException ex) {
+			refuseOversize(ex);
 			return false;
 		}
+		if (Arrays.equals(digest, this.lastDigest)) {
+			this.pendingDigest = null;
+			return false;
+		}
+		if (!Arrays.equals(digest, this.pendingDigest)) {
+			// changed since the last look: perhaps still being written, read it once it settled
+			this.pendingDigest = digest;
+			return false;
+		}
+		this.pendingDigest = null;
 		this.lastDigest = digest;
 		logger.info("A configuration file changed: reloading the configuration");
 		this.refreshing = true;
@@ -159,36 +223,69 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 		finally {
 			this.refreshing = false;
 		}
+		if (!Arrays.equals(digestOrNull(), digest)) {
+			// written again while it was read: read it once more when it settled
+			this.lastDigest = null;
+		}
 		return true;
 	}
 
+	private byte[] digestOrNull() {
+		try {
+			return digest();
+		}
+		catch (OversizeFileException | RuntimeException ex) {
+			return null;
+		}
+	}
+
+	/** The same oversize file is refused (and counted) once, not at every look. */
+	private void refuseOversize(OversizeFileException ex) {
+		byte[] marker = ex.marker();
+		if (Arrays.equals(marker, this.lastDigest)) {
+			return;
+		}
+		this.lastDigest = marker;
+		this.pendingDigest = null;
+		this.refused.run();
+		logger.error("Configuration reload refused: {} is {} bytes, over the limit of {} bytes; it was not read "
+				+ "and the running configuration stays", ex.file(), ex.size(), MAX_FILE_SIZE);
+	}
+
 	/**
-	 * A refresh from elsewhere ({@code POST /actuator/refresh}) read the files as they were
-	 * then, which the last digest may not describe: the next look refreshes once more, so a
-	 * file put back to its earlier content is not missed. Nothing is counted if it is unchanged.
+	 * A refresh from elsewhere ({@code POST /actuator/refresh}) that changed something read the
+	 * files as they were then, which the last digest may not describe: the next settled look
+	 * refreshes once more, so a file put back to its earlier content is not missed. Nothing is
+	 * counted if it is unchanged. A refresh that changed nothing (or was refused and put back)
+	 * left the configuration the last digest describes.
 	 */
 	@Override
 	public void onApplicationEvent(EnvironmentChangeEvent event) {
-		if (Thread.holdsLock(this) && this.refreshing) {
+		if ((Thread.holdsLock(this) && this.refreshing) || event.getKeys().isEmpty()) {
 			return;
 		}
 		this.lastDigest = null;
 	}
 
-	private byte[] digest() {
+	private byte[] digest() throws OversizeFileException {
 		MessageDigest sha256 = sha256();
 		for (Path root : this.watched) {
 			update(sha256, "root:" + root);
 			if (Files.isDirectory(root)) {
+				List<Path> entries;
 				try (Stream<Path> files = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
-					files.filter((file) -> !isHidden(root.relativize(file)))
+					entries = files.filter((file) -> !isHidden(root.relativize(file)))
 						.filter(Files::isRegularFile)
 						.sorted()
-						.forEach((file) -> digestFile(sha256, root.relativize(file).toString(), file));
+						.toList();
 				}
 				catch (IOException | RuntimeException ex) {
 					// a directory swapped while being walked: the next look sees it whole
 					update(sha256, "unreadable:" + ex.getClass().getName());
+					continue;
+				}
+				for (Path file : entries) {
+					digestFile(sha256, root.relativize(file).toString(), file);
 				}
 			}
 			else {
@@ -207,13 +304,62 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 		return false;
 	}
 
-	private static void digestFile(MessageDigest sha256, String name, Path file) {
+	private void digestFile(MessageDigest sha256, String name, Path file) throws OversizeFileException {
 		update(sha256, "file:" + name);
 		try {
-			sha256.update(Files.readAllBytes(file));
+			sha256.update(this.reader.read(file));
 		}
 		catch (IOException ex) {
 			update(sha256, "missing");
+		}
+	}
+
+	/**
+	 * The first file under the given locations that is over {@link #MAX_FILE_SIZE}, found by
+	 * size alone (nothing is read), or {@code null}.
+	 */
+	static OversizeFileException oversize(List<Path> locations) {
+		for (Path root : locations) {
+			List<Path> files;
+			if (Files.isDirectory(root)) {
+				try (Stream<Path> walk = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
+					files = walk.filter((file) -> !isHidden(root.relativize(file))).filter(Files::isRegularFile).toList();
+				}
+				catch (IOException | RuntimeException ex) {
+					continue;
+				}
+			}
+			else {
+				files = List.of(root);
+			}
+			for (Path file : files) {
+				try {
+					long size = Files.size(file);
+					if (size > MAX_FILE_SIZE) {
+						return new OversizeFileException(file, size);
+					}
+				}
+				catch (IOException ex) {
+					// missing: nothing to read
+				}
+			}
+		}
+		return null;
+	}
+
+	/** Reads a file whole, after checking its size: a file too large is never read. */
+	static byte[] read(Path file) throws IOException, OversizeFileException {
+		long size = Files.size(file);
+		if (size > MAX_FILE_SIZE) {
+			throw new OversizeFileException(file, size);
+		}
+		try (var in = Files.newInputStream(file)) {
+			// bounded again: the file may grow between the size check and the read
+			byte[] content = in.readNBytes((int) MAX_FILE_SIZE + 1);
+			if (content.length > MAX_FILE_SIZE) {
+				throw new OversizeFileException(file, content.length);
+			}
+			return content;
 		}
 	}
 
@@ -231,12 +377,24 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 		}
 	}
 
-	private void checkQuietly() {
+	/**
+	 * What the timer runs. Nothing may escape: a scheduled task that throws is never run again,
+	 * and the gateway would silently stop reloading.
+	 */
+	void checkQuietly() {
 		try {
 			check();
 		}
-		catch (RuntimeException ex) {
-			logger.error("Checking the configuration files failed ({})", ex.getClass().getName());
+		catch (Throwable ex) {
+			// the type only: a message may quote the file
+			logger.error("Configuration reload refused: checking the configuration files failed ({}); "
+					+ "the running configuration stays", ex.getClass().getName());
+			try {
+				this.refused.run();
+			}
+			catch (Throwable ignored) {
+				// counting must not stop the watcher either
+			}
 		}
 	}
 
@@ -272,6 +430,42 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	/** The paths watched, for the startup log and tests. */
 	public List<Path> watched() {
 		return this.watched;
+	}
+
+	/** Reads one watched file; tests give one that fails. */
+	@FunctionalInterface
+	interface FileReader {
+
+		byte[] read(Path file) throws IOException, OversizeFileException;
+
+	}
+
+	/** A watched file over {@link #MAX_FILE_SIZE}: the look ends unread. */
+	static final class OversizeFileException extends Exception {
+
+		private final Path file;
+
+		private final long size;
+
+		OversizeFileException(Path file, long size) {
+			super(null, null, false, false);
+			this.file = file;
+			this.size = size;
+		}
+
+		Path file() {
+			return this.file;
+		}
+
+		long size() {
+			return this.size;
+		}
+
+		/** Stands for the refused state in place of a digest, so it is counted once. */
+		byte[] marker() {
+			return ("oversize:" + this.file + ":" + this.size).getBytes(StandardCharsets.UTF_8);
+		}
+
 	}
 
 }

@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,10 @@ import org.slf4j.LoggerFactory;
 import dev.keypool.config.KeypoolConfiguration;
 import dev.keypool.config.KeypoolProperties;
 import dev.keypool.config.KeypoolProperties.Pool;
+import dev.keypool.config.KeypoolPropertiesValidator;
+import dev.keypool.config.PropertyOrigins;
+import dev.keypool.config.RouteFactoryNames;
+import dev.keypool.config.UnsafeYamlException;
 import dev.keypool.pool.KeyPool;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.pool.PoolKey;
@@ -41,6 +46,10 @@ import org.springframework.core.env.ConfigurableEnvironment;
  * put in force at once ({@link LiveKeypool}). A configuration with any problem is refused
  * whole: the running one keeps serving and each problem is logged as one ERROR line naming
  * the property, never a value.
+ * <p>
+ * Beyond the startup rules, a reload must keep the routes serving: one that would remove every
+ * route, or leave a pool that a route used without any route (the pool still configured), is
+ * refused; taking a pool away together with its routes is allowed.
  * <p>
  * Keys are matched by id. A pool whose configuration is unchanged is kept as it is; a pool
  * whose keys alone changed keeps its sessions, reported limits and model classes
@@ -69,13 +78,29 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 
 	private final AtomicLong refused = new AtomicLong();
 
+	private final Function<List<RouteDefinition>, List<String>> routeNames;
+
+	/** The routes in force, as the last reload that was not refused (or startup) bound them. */
+	private volatile List<RouteDefinition> routes;
+
 	public KeypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
 			KeyStateStore store, Clock clock) {
+		this(live, environment, dialects, store, clock, (routes) -> List.of());
+	}
+
+	/**
+	 * @param routeNames checks the filter and predicate names of the routes a reload would put
+	 * in force ({@link RouteFactoryNames})
+	 */
+	public KeypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
+			KeyStateStore store, Clock clock, Function<List<RouteDefinition>, List<String>> routeNames) {
+		this.routeNames = routeNames;
 		this.live = live;
 		this.environment = environment;
 		this.dialects = dialects;
 		this.store = store;
 		this.clock = clock;
+		this.routes = read().routes();
 	}
 
 	@Override
@@ -98,40 +123,107 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 	 * if it differs from the running configuration and passes every check.
 	 */
 	public synchronized Outcome reload() {
-		KeypoolProperties next;
-		List<RouteDefinition> routes;
-		try {
-			Binder binder = Binder.get(this.environment);
-			next = binder.bindOrCreate("keypool", KeypoolProperties.class);
-			routes = binder.bind(ROUTES, Bindable.listOf(RouteDefinition.class)).orElse(List.of());
-		}
-		catch (BindException ex) {
-			String property = String.valueOf((ex.getProperty() != null) ? ex.getProperty().getName() : ex.getName());
-			return refuse(List.of(property + ": cannot be read as " + ex.getTarget().getType()));
+		Candidate candidate = read();
+		if (!candidate.problems().isEmpty()) {
+			return refuse(candidate.problems());
 		}
 		KeypoolProperties running = this.live.properties();
-		if (next.equals(running)) {
+		this.routes = candidate.routes();
+		if (candidate.properties().equals(running)) {
 			return Outcome.UNCHANGED;
 		}
-		List<String> problems = KeypoolConfiguration.problems(next, routes, this.dialects, this.environment);
-		if (!problems.isEmpty()) {
-			return refuse(problems);
-		}
-		apply(running, next);
+		apply(running, candidate.properties());
 		this.applied.incrementAndGet();
 		return Outcome.APPLIED;
 	}
 
+	/**
+	 * Everything that would make a reload of the environment as it is now refused, one line per
+	 * problem; empty when it may be put in force. Checked before a refreshed environment is
+	 * published ({@link GuardedContextRefresher}), so a refused one never reaches the routes.
+	 */
+	public synchronized List<String> problems() {
+		return read().problems();
+	}
+
+	private Candidate read() {
+		KeypoolProperties next;
+		List<RouteDefinition> nextRoutes;
+		try {
+			Binder binder = Binder.get(this.environment);
+			next = binder.bindOrCreate("keypool", KeypoolProperties.class);
+			nextRoutes = binder.bind(ROUTES, Bindable.listOf(RouteDefinition.class)).orElse(List.of());
+		}
+		catch (BindException ex) {
+			String property = String.valueOf((ex.getProperty() != null) ? ex.getProperty().getName() : ex.getName());
+			return new Candidate(null, List.of(),
+					List.of(property + ": cannot be read as " + ex.getTarget().getType()));
+		}
+		List<String> problems = new ArrayList<>(
+				KeypoolConfiguration.problems(next, nextRoutes, this.dialects, this.environment));
+		if (this.routes != null) {
+			problems.addAll(this.routeNames.apply(nextRoutes));
+			problems.addAll(routeProblems(this.routes, nextRoutes, next));
+		}
+		return new Candidate(next, nextRoutes, problems);
+	}
+
+	/**
+	 * A file cut short loses its last entries, which are often the routes: a reload that leaves
+	 * the gateway without any route, or a configured pool without the route that served it,
+	 * would answer every request with 404 while looking healthy.
+	 */
+	static List<String> routeProblems(List<RouteDefinition> before, List<RouteDefinition> after,
+			KeypoolProperties next) {
+		if (before.isEmpty()) {
+			return List.of();
+		}
+		if (after.isEmpty()) {
+			return List.of(ROUTES + ": the reload would remove every route (" + before.size() + " in force)");
+		}
+		Set<String> served = new TreeSet<>();
+		after.forEach((route) -> served.addAll(KeypoolPropertiesValidator.pools(route)));
+		List<String> problems = new ArrayList<>();
+		Set<String> reported = new TreeSet<>();
+		for (RouteDefinition route : before) {
+			for (String pool : KeypoolPropertiesValidator.pools(route)) {
+				if (next.pools().containsKey(pool) && !served.contains(pool) && reported.add(pool)) {
+					problems.add("keypool.pools." + pool + ": the reload would leave this pool, in use by route '"
+							+ route.getId() + "', without a route (remove the pool with its routes, or keep one)");
+				}
+			}
+		}
+		return problems;
+	}
+
 	/** Counts a reload that could not even be read (a configuration file Spring could not parse). */
-	void refusedUnreadable(RuntimeException ex) {
+	void refusedUnreadable(Throwable ex) {
 		this.refused.incrementAndGet();
+		for (Throwable cause = ex; cause != null; cause = cause.getCause()) {
+			if (cause instanceof UnsafeYamlException unsafe) {
+				// names the file and the limit only
+				logger.error("Configuration reload refused: {}; the running configuration stays", unsafe.getMessage());
+				return;
+			}
+		}
 		// the exception's message may quote the file, secrets included: only its type
 		logger.error("Configuration reload refused: the configuration could not be read ({}); "
 				+ "the running configuration stays", ex.getClass().getName());
 	}
 
-	private Outcome refuse(List<String> problems) {
-		for (String problem : problems) {
+	/** Counts a reload that was refused before it was read, for the reason given (one line, no value). */
+	void refusedUnread(String reason) {
+		this.refused.incrementAndGet();
+		logger.error("Configuration reload refused: {}; the running configuration stays", reason);
+	}
+
+	/** Counts a look at the configuration files that failed or was refused; it logged why. */
+	void countRefused() {
+		this.refused.incrementAndGet();
+	}
+
+	Outcome refuse(List<String> problems) {
+		for (String problem : PropertyOrigins.annotate(problems, this.environment)) {
 			logger.error("Configuration reload refused: {}", problem);
 		}
 		logger.warn("Configuration reload refused with {} problem(s): the running configuration stays",
@@ -239,6 +331,10 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 				logger.warn("{} changed: it takes effect at the next restart", property);
 			}
 		});
+	}
+
+	/** A configuration read from the environment, and what is wrong with it. */
+	private record Candidate(KeypoolProperties properties, List<RouteDefinition> routes, List<String> problems) {
 	}
 
 	/** What a reload did. */

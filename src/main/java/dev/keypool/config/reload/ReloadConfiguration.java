@@ -6,11 +6,19 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 import dev.keypool.config.KeypoolProperties;
+import dev.keypool.config.RouteFactoryNames;
 import dev.keypool.pool.KeyPools;
 import dev.keypool.pool.KeyStateStore;
 import dev.keypool.provider.ProviderDialects;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.cloud.autoconfigure.RefreshAutoConfiguration.RefreshProperties;
+import org.springframework.cloud.context.refresh.ConfigDataContextRefresher;
+import org.springframework.cloud.context.scope.refresh.RefreshScope;
+import org.springframework.cloud.gateway.filter.factory.GatewayFilterFactory;
+import org.springframework.cloud.gateway.handler.predicate.RoutePredicateFactory;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.cloud.context.refresh.ContextRefresher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -31,8 +39,21 @@ public class ReloadConfiguration {
 
 	@Bean
 	KeypoolReloader keypoolReloader(LiveKeypool live, ConfigurableEnvironment environment, ProviderDialects dialects,
-			KeyStateStore store, Clock clock) {
-		return new KeypoolReloader(live, environment, dialects, store, clock);
+			KeyStateStore store, Clock clock, ObjectProvider<GatewayFilterFactory<?>> filters,
+			ObjectProvider<RoutePredicateFactory<?>> predicates) {
+		return new KeypoolReloader(live, environment, dialects, store, clock,
+				(routes) -> RouteFactoryNames.of(filters.orderedStream(), predicates.orderedStream()).problems(routes));
+	}
+
+	/**
+	 * Spring Cloud's refresher, checking a refreshed environment before it is published: what
+	 * {@code POST /actuator/refresh} and the file watcher run.
+	 */
+	@Bean
+	@ConditionalOnProperty(name = "spring.cloud.refresh.enabled", matchIfMissing = true)
+	ConfigDataContextRefresher keypoolContextRefresher(ConfigurableApplicationContext context, RefreshScope scope,
+			RefreshProperties properties, ObjectProvider<KeypoolReloader> reloader) {
+		return new GuardedContextRefresher(context, scope, properties, reloader);
 	}
 
 	/**
@@ -57,7 +78,7 @@ public class ReloadConfiguration {
 				reloader.refusedUnreadable(ex);
 			}
 		};
-		return new ConfigSourceWatcher(ConfigSourceWatcher.locations(environment), refresh,
+		return new ConfigSourceWatcher(ConfigSourceWatcher.locations(environment), refresh, reloader::countRefused,
 				properties.reload().interval());
 	}
 

@@ -37,7 +37,8 @@ class ConfigSourceWatcherTests {
 		assertThat(watcher.check()).isFalse();
 		Files.writeString(file, "keypool.admin.token: b");
 
-		assertThat(watcher.check()).isTrue();
+		assertThat(watcher.check()).as("first seen: perhaps still being written").isFalse();
+		assertThat(watcher.check()).as("the same at the next look").isTrue();
 		assertThat(watcher.check()).isFalse();
 		assertThat(this.refreshes).hasValue(1);
 	}
@@ -57,7 +58,7 @@ class ConfigSourceWatcherTests {
 		Files.move(tmp, this.directory.resolve("..data"), StandardCopyOption.ATOMIC_MOVE,
 				StandardCopyOption.REPLACE_EXISTING);
 
-		assertThat(watcher.check()).isTrue();
+		assertThat(settled(watcher)).isTrue();
 	}
 
 	@Test
@@ -79,9 +80,9 @@ class ConfigSourceWatcherTests {
 				Duration.ZERO);
 
 		Files.writeString(file, "keypool.admin.token: a");
-		assertThat(watcher.check()).isTrue();
+		assertThat(settled(watcher)).isTrue();
 		Files.delete(file);
-		assertThat(watcher.check()).isTrue();
+		assertThat(settled(watcher)).isTrue();
 	}
 
 	@Test
@@ -109,10 +110,92 @@ class ConfigSourceWatcherTests {
 				Duration.ZERO);
 
 		watcher.onApplicationEvent(new org.springframework.cloud.context.environment.EnvironmentChangeEvent(
+				java.util.Set.of("keypool.admin.token")));
+
+		assertThat(settled(watcher)).isTrue();
+		assertThat(watcher.check()).isFalse();
+	}
+
+	@Test
+	void aRefreshFromElsewhereThatChangedNothingLeavesTheWatcherAsItWas() throws IOException {
+		Path file = this.directory.resolve("keypool.yaml");
+		Files.writeString(file, "a");
+		ConfigSourceWatcher watcher = new ConfigSourceWatcher(List.of(file), this.refreshes::incrementAndGet,
+				Duration.ZERO);
+
+		watcher.onApplicationEvent(new org.springframework.cloud.context.environment.EnvironmentChangeEvent(
 				java.util.Set.of()));
 
-		assertThat(watcher.check()).isTrue();
+		assertThat(settled(watcher)).as("a refused refresh is not repeated").isFalse();
+	}
+
+	@Test
+	void aFileCaughtWhileBeingWrittenIsNotReadUntilItIsTheSameAtTwoLooks() throws IOException {
+		Path file = this.directory.resolve("keypool.yaml");
+		Files.writeString(file, "keypool.admin.token: a");
+		ConfigSourceWatcher watcher = new ConfigSourceWatcher(List.of(file), this.refreshes::incrementAndGet,
+				Duration.ZERO);
+
+		for (int look = 1; look <= 5; look++) {
+			Files.writeString(file, "keypool.admin.token: a\n# written up to line " + look);
+			assertThat(watcher.check()).as("look %d: changed since the last look", look).isFalse();
+		}
+		assertThat(this.refreshes).as("never read while it kept changing").hasValue(0);
+
+		assertThat(watcher.check()).as("settled").isTrue();
+		assertThat(this.refreshes).hasValue(1);
+	}
+
+	@Test
+	void aFileOverTheSizeLimitIsRefusedOnceAndNeverRead() throws IOException {
+		Path file = this.directory.resolve("keypool.yaml");
+		Files.writeString(file, "keypool.admin.token: a");
+		AtomicInteger refused = new AtomicInteger();
+		ConfigSourceWatcher watcher = new ConfigSourceWatcher(List.of(file), this.refreshes::incrementAndGet,
+				refused::incrementAndGet, Duration.ZERO);
+		try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+			// sparse: 2 GB in size, nothing on disk
+			channel.write(java.nio.ByteBuffer.wrap(new byte[] { 'x' }), 2L * 1024 * 1024 * 1024);
+		}
+
 		assertThat(watcher.check()).isFalse();
+		assertThat(watcher.check()).isFalse();
+
+		assertThat(refused).as("counted once").hasValue(1);
+		assertThat(this.refreshes).hasValue(0);
+		assertThat(ConfigSourceWatcher.oversize(List.of(this.directory))).isNotNull();
+	}
+
+	@Test
+	void aLookThatThrowsAnErrorIsCountedAndTheNextGoodChangeIsApplied() throws IOException {
+		Path file = this.directory.resolve("keypool.yaml");
+		Files.writeString(file, "a");
+		AtomicInteger refused = new AtomicInteger();
+		java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+		ConfigSourceWatcher watcher = new ConfigSourceWatcher(List.of(file), this.refreshes::incrementAndGet,
+				refused::incrementAndGet, Duration.ofMillis(10), (path) -> {
+					if (failing.get()) {
+						throw new OutOfMemoryError("Required array size too large");
+					}
+					return ConfigSourceWatcher.read(path);
+				});
+		failing.set(true);
+		watcher.start();
+		try {
+			await().atMost(Duration.ofSeconds(5)).until(() -> refused.get() >= 2);
+			failing.set(false);
+			Files.writeString(file, "b");
+			await().atMost(Duration.ofSeconds(5)).until(() -> this.refreshes.get() == 1);
+		}
+		finally {
+			watcher.stop();
+		}
+	}
+
+	/** Two looks: a change is acted on once seen the same twice. */
+	private static boolean settled(ConfigSourceWatcher watcher) {
+		boolean first = watcher.check();
+		return watcher.check() || first;
 	}
 
 	@ParameterizedTest

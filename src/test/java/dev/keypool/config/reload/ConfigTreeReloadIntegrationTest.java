@@ -51,6 +51,7 @@ class ConfigTreeReloadIntegrationTest {
 		kubeletWrites(1, Map.of("k0-secret", K0, "k1-secret", K1, "team-a-token", TEAM_A));
 		Map<String, String> settings = new LinkedHashMap<>();
 		settings.put("spring.config.import", "optional:configtree:" + secrets.toAbsolutePath() + "/");
+		settings.put("keypool.admin.token", ReloadingGateway.ADMIN_TOKEN);
 		settings.put("keypool.clients[0].id", "team-a");
 		settings.put("keypool.clients[0].token", "${team-a-token}");
 		settings.put("keypool.clients[1].id", "team-b");
@@ -97,6 +98,68 @@ class ConfigTreeReloadIntegrationTest {
 		assertThat(gateway.post(TEAM_A).status()).isEqualTo(401);
 		assertThat(gateway.post(TEAM_A_NEW).servedBy()).isEqualTo("k0");
 		assertThat(gateway.checkFiles()).as("nothing changed since").isFalse();
+	}
+
+	@Test
+	void aSecretFileWrittenInPlaceIsNotUsedWhileItKeepsChangingAndIsOnceItSettled() throws IOException {
+		Path k0 = secrets.resolve("k0-secret");
+		writeInPlace(K0, TEAM_A);
+		try {
+			Files.writeString(k0, K0_NEW.substring(0, 12));
+			assertThat(gateway.checkOnce()).as("caught mid-write").isFalse();
+			Files.writeString(k0, K0_NEW.substring(0, 18));
+			assertThat(gateway.checkOnce()).as("still being written").isFalse();
+			assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+			assertThat(upstream.secrets()).as("no truncated secret in use").containsOnly(K0);
+
+			Files.writeString(k0, K0_NEW);
+			assertThat(gateway.checkOnce()).isFalse();
+			assertThat(gateway.checkOnce()).as("settled").isTrue();
+			upstream.reset();
+			assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+			assertThat(upstream.secrets()).containsExactly(K0_NEW);
+		}
+		finally {
+			writeInPlace(K0, TEAM_A);
+		}
+	}
+
+	@Test
+	void aHugeFileInTheTreeIsRefusedUnreadAndTheWatcherKeepsWorking() throws IOException {
+		writeInPlace(K0, TEAM_A);
+		Path huge = secrets.resolve("huge");
+		long refusedBefore = gateway.reloader().refused();
+		try {
+			try (var channel = java.nio.channels.FileChannel.open(huge, java.nio.file.StandardOpenOption.CREATE_NEW,
+					java.nio.file.StandardOpenOption.WRITE)) {
+				// sparse: 2.2 GB in size, nothing on disk
+				channel.write(java.nio.ByteBuffer.wrap(new byte[] { 'x' }), 2_200_000_000L);
+			}
+
+			assertThat(gateway.checkFiles()).isFalse();
+			assertThat(gateway.reloader().refused()).as("refused once, not at every look").isEqualTo(refusedBefore + 1);
+			assertThat(gateway.management("POST", "/actuator/refresh", ReloadingGateway.ADMIN_TOKEN).status())
+				.isEqualTo(200);
+			assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 2);
+			assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+		}
+		finally {
+			Files.deleteIfExists(huge);
+		}
+		Files.writeString(secrets.resolve("k0-secret"), K0_NEW);
+		assertThat(gateway.checkFiles()).as("the next good change applies").isTrue();
+		upstream.reset();
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+		assertThat(upstream.secrets()).containsExactly(K0_NEW);
+		writeInPlace(K0, TEAM_A);
+	}
+
+	/** The starting values, whatever another test left, in force before and after. */
+	private static void writeInPlace(String k0Secret, String teamAToken) throws IOException {
+		Files.writeString(secrets.resolve("k0-secret"), k0Secret);
+		Files.writeString(secrets.resolve("team-a-token"), teamAToken);
+		gateway.checkFiles();
+		upstream.reset();
 	}
 
 	/**

@@ -246,6 +246,111 @@ class FileReloadIntegrationTest {
 		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
 	}
 
+	@Test
+	void aFileCaughtHalfWrittenIsNeverAppliedAndTheWholeOneIsOnceItSettled(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+		long appliedBefore = gateway.reloader().applied();
+		String whole = config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0_NEW, "k1", K1));
+		String firstLines = whole.substring(0, whole.indexOf("spring.cloud"));
+
+		ReloadingGateway.write(file, firstLines);
+		assertThat(gateway.checkOnce()).as("seen once: perhaps still being written").isFalse();
+		ReloadingGateway.write(file, whole);
+		assertThat(gateway.checkOnce()).as("changed again since").isFalse();
+		assertThat(gateway.checkOnce()).as("the same twice").isTrue();
+
+		assertThat(gateway.reloader().applied()).isEqualTo(appliedBefore + 1);
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore);
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+		assertThat(upstream.secrets()).containsExactly(K0_NEW);
+	}
+
+	@Test
+	void aFileCutShortThatRemovesEveryRouteIsRefusedAndTheRunningOneKeepsServing(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+		String whole = config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0_NEW, "k1", K1));
+
+		ReloadingGateway.write(file, whole.substring(0, whole.indexOf("spring.cloud")));
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).contains("ERROR")
+			.contains("Configuration reload refused: spring.cloud.gateway.server.webflux.routes: "
+					+ "the reload would remove every route")
+			.doesNotContain(K0_NEW);
+		Response served = gateway.post(TEAM_A);
+		assertThat(served.status()).isEqualTo(200);
+		assertThat(served.servedBy()).isEqualTo("k0");
+		assertThat(upstream.secrets()).containsExactly(K0);
+		assertThat(gateway.scrape()).containsPattern("keypool_config_reloads_total\\{outcome=\"refused\"} [1-9]");
+	}
+
+	@Test
+	void aRefreshThatWouldLeaveAPoolInUseWithoutItsRouteIsRefused(CapturedOutput output) {
+		String batchPool = """
+				    batch:
+				      byok: false
+				      keys:
+				        - id: b0
+				          secret: "%s"
+				""".formatted(K2);
+		ReloadingGateway.write(file, config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0, "k1", K1), batchPool,
+				"""
+						  - id: batch
+						    uri: %s
+						    predicates: [Path=/batch/v1/**]
+						    filters: [StripPrefix=1, KeyFailover=batch]
+						""".formatted(upstream.url())));
+		assertThat(gateway.checkFiles()).isTrue();
+		assertThat(gateway.postTo("/batch/v1/messages", TEAM_A).status()).isEqualTo(200);
+		long refusedBefore = gateway.reloader().refused();
+
+		ReloadingGateway.write(file,
+				config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0, "k1", K1), batchPool, ""));
+		assertThat(gateway.management("POST", "/actuator/refresh", ReloadingGateway.ADMIN_TOKEN).status())
+			.as("at once, as the operator asked").isEqualTo(200);
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).contains("Configuration reload refused: keypool.pools.batch: the reload would "
+				+ "leave this pool, in use by route 'batch', without a route");
+		assertThat(gateway.postTo("/batch/v1/messages", TEAM_A).servedBy()).as("the route still serves")
+			.isEqualTo("b0");
+	}
+
+	@Test
+	void aMisspeltPropertyIsRefusedNamingTheOneMeantAndByokStaysClosed(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+
+		ReloadingGateway.write(file, config(ReloadingGateway.ADMIN_TOKEN, TEAM_A, keys("k0", K0_NEW, "k1", K1))
+			.replace("byok: false", "byk: false"));
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).contains("Configuration reload refused: keypool.pools.test.byk: unknown property "
+				+ "(did you mean keypool.pools.test.byok?) [set in ").contains("keypool.yaml] line ");
+		assertThat(gateway.post("sk-ant-callers-own-key-0001").status()).as("BYOK stays closed").isEqualTo(401);
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+		assertThat(upstream.secrets()).containsExactly(K0);
+	}
+
+	@Test
+	void anAliasBombIsRefusedWithOneLineAndNeverExpanded(CapturedOutput output) {
+		long refusedBefore = gateway.reloader().refused();
+		StringBuilder bomb = new StringBuilder("keypool:\n  demo:\n    l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+		for (int level = 1; level <= 9; level++) {
+			bomb.append("    l").append(level).append(": &l").append(level).append(" [");
+			bomb.append(String.join(", ", java.util.Collections.nCopies(9, "*l" + (level - 1)))).append("]\n");
+		}
+
+		ReloadingGateway.write(file, bomb.toString());
+		assertThat(gateway.checkFiles()).isTrue();
+
+		assertThat(gateway.reloader().refused()).isEqualTo(refusedBefore + 1);
+		assertThat(output.getOut()).containsPattern("ERROR .*Configuration reload refused: Configuration file "
+				+ "[^\\n]*keypool\\.yaml\\] refused: more than 50 aliases to lists or maps");
+		assertThat(gateway.post(TEAM_A).servedBy()).isEqualTo("k0");
+	}
+
 	static String keys(String... idsAndSecrets) {
 		StringBuilder yaml = new StringBuilder();
 		for (int i = 0; i < idsAndSecrets.length; i += 2) {

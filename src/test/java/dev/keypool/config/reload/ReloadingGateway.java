@@ -81,8 +81,17 @@ final class ReloadingGateway implements AutoCloseable {
 		}
 	}
 
-	/** What the reload interval's timer runs: reloads when a watched file changed. */
+	/**
+	 * Two looks of the reload interval's timer: a changed file is reloaded at the second, once
+	 * its content was seen the same twice.
+	 */
 	boolean checkFiles() {
+		boolean first = checkOnce();
+		return checkOnce() || first;
+	}
+
+	/** One look of the reload interval's timer. */
+	boolean checkOnce() {
 		return this.context.getBean(ConfigSourceWatcher.class).check();
 	}
 
