@@ -99,6 +99,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
 
+	/** Whether an attempt that lost its credential on the way out was logged at WARN yet. */
+	private static final AtomicBoolean CREDENTIAL_LOST_LOGGED = new AtomicBoolean();
+
 	private final Supplier<PoolBindings> bindings;
 
 	private final int maxRequestBodyBytes;
@@ -422,9 +425,16 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		Verdict verdict = (status != null)
 				? attempts.binding.dialect().classify(pool.policy(), status.value(), responseHeaders::getFirst)
 				: Verdict.RELAY;
+		boolean credentialSent = attempts.credential != null && attempts.credential.sent();
+		if (!credentialSent && (verdict == Verdict.COOL_DOWN || verdict == Verdict.DISABLE)) {
+			credentialLost(attempts, key);
+			verdict = Verdict.RELAY;
+		}
 		AttemptOutcome outcome = AttemptOutcome.of(verdict);
 		pool.recordAttempt(key, outcome);
-		pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
+		if (credentialSent) {
+			pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
+		}
 		switch (verdict) {
 			case COOL_DOWN -> pool.coolDown(key, attempts.modelClass,
 					pool.policy()
@@ -448,6 +458,23 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		pool.recordFailover(outcome);
 		RequestSpan.of(exchange).attemptEnded(outcome);
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
+	}
+
+	/**
+	 * The attempt left without the key's credential (a filter after this one removed or changed
+	 * it), so its status says nothing about the key: it is relayed and no key is marked. Logged
+	 * at WARN once, then at DEBUG: callers must not be able to fill the log with it.
+	 */
+	private void credentialLost(Attempts attempts, PoolKey key) {
+		String message = "Pool '" + attempts.binding.pool().name() + "': an attempt with key '" + key.id()
+				+ "' left without its credential (" + ((attempts.credential != null) ? attempts.credential.names() : "")
+				+ "), removed or changed by a later filter; its status is relayed and no key is marked";
+		if (CREDENTIAL_LOST_LOGGED.compareAndSet(false, true)) {
+			logger.warn(message + " (further cases are logged at DEBUG)");
+		}
+		else {
+			logger.debug(message);
+		}
 	}
 
 	private Mono<Void> exhausted(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
@@ -598,6 +625,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 		private Instant waitDeadline;
 
+		/** What the current attempt's key set, and whether it went out. */
+		private OutgoingCredential credential;
+
 		Attempts(PoolBinding binding, CachedBody body, KeyWalker walker) {
 			this.binding = binding;
 			this.body = body;
@@ -651,7 +681,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 			KeyAuthorizer authorizer = this.binding.authorizer(key);
 			return Mono.defer(() -> Mono.fromCompletionStage(authorizer.authorize(attemptRequest(exchange))))
-				.map((authorized) -> authorizedRequest(original, authorized));
+				.map((authorized) -> {
+					this.credential = OutgoingCredential.expect(exchange, authorized.headers());
+					return authorizedRequest(original, authorized);
+				});
 		}
 
 		private AttemptRequest attemptRequest(ServerWebExchange exchange) {
@@ -691,6 +724,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				Set<String> credentialHeaders) {
 			HttpHeaders headers = new HttpHeaders();
 			headers.putAll(callerHeaders);
+			// first: what Connection lists must not later take away a header the key sets
+			HopByHopHeaders.remove(headers);
 			headers.remove(CallerResolver.API_KEY_HEADER);
 			headers.remove(HttpHeaders.AUTHORIZATION);
 			credentialHeaders.forEach(headers::remove);
