@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -17,6 +18,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 import dev.keypool.budget.BudgetDecision;
 import dev.keypool.budget.ClientBudgets;
@@ -110,6 +112,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private final Duration streamIdleTimeout;
 
+	private final Duration requestBodyTimeout;
+
 	private final WaitTimers waitTimers;
 
 	private final UsageAccounting usage;
@@ -123,17 +127,18 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param callers tells pooled callers from BYOK ones
 	 * @param maxRequestBody largest request body accepted, pooled or BYOK
 	 * @param bufferBudget memory shared by the bodies held for replay
-	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param streamIdleTimeout how long an upstream response body may stay silent
+	 * @param requestBodyTimeout how long a request body may take to arrive, in total
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
 	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
-			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
-		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers, usage,
-				budgets, tracing);
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, Duration requestBodyTimeout,
+			WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
+		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout,
+				requestBodyTimeout, waitTimers, usage, budgets, tracing);
 	}
 
 	/**
@@ -141,20 +146,22 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * applies to the next request and a request in flight keeps what it started with
 	 * @param maxRequestBody largest request body accepted, pooled or BYOK
 	 * @param bufferBudget memory shared by the bodies held for replay
-	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param streamIdleTimeout how long an upstream response body may stay silent
+	 * @param requestBodyTimeout how long a request body may take to arrive, in total
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
 	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
-			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers, UsageAccounting usage,
-			ClientBudgets budgets, PooledRequestTracing tracing) {
+			BufferBudget bufferBudget, Duration streamIdleTimeout, Duration requestBodyTimeout, WaitTimers waitTimers,
+			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
 		super(Config.class);
 		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
+		this.requestBodyTimeout = requestBodyTimeout;
 		this.waitTimers = waitTimers;
 		this.usage = usage;
 		this.budgets = budgets;
@@ -275,6 +282,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect(), this.streamIdleTimeout)))
 			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
 				AttemptObservations.endWithoutResponse(exchange, ex);
+				if (causedBy(ex, CachedBody.RequestBodyTimeout.class)) {
+					return requestTimeout(exchange, binding);
+				}
 				return isRequestTooLarge(ex) ? requestTooLarge(exchange, binding)
 						: upstreamFailure(exchange, binding, ex, null);
 			});
@@ -283,11 +293,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private ServerHttpRequest byokRequest(ServerHttpRequest request, CallerResolver callers) {
 		HttpHeaders scrubbed = callers.withoutClientTokens(request.getHeaders());
 		boolean unknownLength = request.getHeaders().getContentLength() < 0;
-		if (scrubbed == null && !unknownLength) {
-			return request;
-		}
 		HttpHeaders headers = (scrubbed != null) ? HttpHeaders.readOnlyHttpHeaders(scrubbed) : request.getHeaders();
-		Flux<DataBuffer> body = unknownLength ? limited(request.getBody(), this.maxRequestBodyBytes) : request.getBody();
+		Flux<DataBuffer> body = within(
+				unknownLength ? limited(request.getBody(), this.maxRequestBodyBytes) : request.getBody(),
+				this.requestBodyTimeout);
 		return new ServerHttpRequestDecorator(request) {
 
 			@Override
@@ -326,9 +335,29 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		});
 	}
 
+	/**
+	 * The body, failing with {@link CachedBody.RequestBodyTimeout} unless it is complete within
+	 * {@code timeout} of the first subscription. Total, not idle, time: a body trickled a byte
+	 * every few seconds never goes idle, yet must not hold its connection (and, for BYOK, an
+	 * upstream request) for long. Cancelling the body on timeout aborts whatever sends it.
+	 */
+	static Flux<DataBuffer> within(Flux<DataBuffer> body, Duration timeout) {
+		return Flux.defer(() -> {
+			long deadline = Schedulers.parallel().now(TimeUnit.NANOSECONDS) + timeout.toNanos();
+			Mono<Long> remaining = Mono.defer(() -> Mono.delay(
+					Duration.ofNanos(Math.max(0, deadline - Schedulers.parallel().now(TimeUnit.NANOSECONDS)))));
+			return body.timeout(remaining, (chunk) -> remaining,
+					Mono.error(CachedBody.RequestBodyTimeout::new));
+		});
+	}
+
 	private static boolean isRequestTooLarge(Throwable error) {
+		return causedBy(error, CachedBody.RequestTooLarge.class);
+	}
+
+	private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
 		for (Throwable t = error; t != null; t = t.getCause()) {
-			if (t instanceof CachedBody.RequestTooLarge) {
+			if (type.isInstance(t)) {
 				return true;
 			}
 		}
@@ -343,7 +372,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
 		Mono<Void> request = CachedBody
-			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
+			.read(within(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), this.requestBodyTimeout),
+					declaredLength,
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
@@ -351,6 +381,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
 			})
 			.onErrorResume(CachedBody.RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding))
+			.onErrorResume(CachedBody.RequestBodyTimeout.class, (ex) -> requestTimeout(exchange, binding))
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
 							: overloaded(exchange, binding));
@@ -581,6 +612,16 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.PAYLOAD_TOO_LARGE,
 				ErrorKind.REQUEST_TOO_LARGE, "request body exceeds the gateway limit of "
 						+ this.maxRequestBodyBytes + " bytes");
+	}
+
+	/**
+	 * 408, and the connection closed after it (RFC 9110 §15.5.9): the rest of a body that
+	 * stalled is not waited for.
+	 */
+	private Mono<Void> requestTimeout(ServerWebExchange exchange, PoolBinding binding) {
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.REQUEST_TIMEOUT, ErrorKind.REQUEST_TIMEOUT,
+				"request body did not arrive within " + ResponseRelay.seconds(this.requestBodyTimeout),
+				(headers) -> headers.set(HttpHeaders.CONNECTION, "close"));
 	}
 
 	private Mono<Void> overloaded(ServerWebExchange exchange, PoolBinding binding) {
