@@ -229,6 +229,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		if (request.getHeaders().getContentLength() > this.maxRequestBodyBytes) {
 			return refuse(exchange, requestTooLarge(exchange, binding));
 		}
+		if (callers.hidesClientToken(request.getHeaders())) {
+			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+					ErrorKind.AUTHENTICATION, "malformed credential header: send one x-api-key, or one "
+							+ "Authorization: Bearer, with one value"));
+		}
 		Caller caller = callers.resolve(request.getHeaders());
 		if (caller.kind() == Caller.Kind.ANONYMOUS
 				&& binding.dialect().carriesOwnCredential(request.getHeaders()::getFirst)) {

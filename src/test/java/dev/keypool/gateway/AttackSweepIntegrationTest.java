@@ -115,15 +115,44 @@ class AttackSweepIntegrationTest {
 		assertThat(received.headers().toString()).doesNotContain(CLIENT_TOKEN);
 	}
 
-	@Test
-	void aClientTokenInASecondApiKeyLineNeverReachesTheUpstream() {
+	@ParameterizedTest
+	@ValueSource(strings = { "x-api-key: " + OWN_KEY + ", " + CLIENT_TOKEN,
+			"x-api-key: " + OWN_KEY + "\r\nx-api-key: " + CLIENT_TOKEN,
+			"x-api-key: " + CLIENT_TOKEN + "\r\nx-api-key: " + CLIENT_TOKEN, "Authorization: " + CLIENT_TOKEN,
+			"Authorization: Bearer " + CLIENT_TOKEN + ", Bearer x", "Authorization: Token " + CLIENT_TOKEN,
+			"x-api-key: " + OWN_KEY + "\r\nAuthorization: Bearer x;" + CLIENT_TOKEN })
+	void aClientTokenInsideAMergedOrMalformedCredentialHeaderIsRefusedAndNeverForwarded(String credentials) {
 		answerOk();
 
 		Response response = send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				+ "x-api-key: " + OWN_KEY + "\r\nx-api-key: " + CLIENT_TOKEN, "{}");
+				+ credentials, "{}");
+
+		assertThat(response.status()).isEqualTo(401);
+		assertThat(response.body()).startsWith("{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"")
+			.doesNotContain(CLIENT_TOKEN);
+		assertThat(upstream.received()).isEmpty();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "POST /v1/messages HTTP/1.1", "POST /v1/messages HTTP/1.1\r\nHost: x\r\nHost: y",
+			"POST /v1/messages HTTP/1.1\r\nHost: x\r\nhost: x" })
+	void http11RequestsWithoutOneHostAreRefusedWithNothingSentUpstream(String head) {
+		Response response = send(head + "\r\nContent-Type: application/json\r\nx-api-key: " + CLIENT_TOKEN, "{}");
+
+		assertThat(response.status()).isEqualTo(400);
+		assertThat(response.body()).contains("\"type\":\"invalid_request_error\"").contains("Host header");
+		assertThat(upstream.received()).isEmpty();
+	}
+
+	@Test
+	void anHttp10RequestWithoutHostIsServed() {
+		answerOk();
+
+		Response response = send("POST /v1/messages HTTP/1.0\r\nContent-Type: application/json\r\nx-api-key: "
+				+ CLIENT_TOKEN, "{}");
 
 		assertThat(response.status()).isEqualTo(200);
-		assertThat(upstream.received().get(0).headers().getAll("x-api-key")).containsExactly(OWN_KEY);
+		assertThat(upstream.received().get(0).apiKey()).isEqualTo(POOL_SECRET);
 	}
 
 	@Test
