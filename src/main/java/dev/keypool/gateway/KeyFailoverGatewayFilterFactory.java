@@ -351,8 +351,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			long deadline = Schedulers.parallel().now(TimeUnit.NANOSECONDS) + timeout.toNanos();
 			Mono<Long> remaining = Mono.defer(() -> Mono.delay(
 					Duration.ofNanos(Math.max(0, deadline - Schedulers.parallel().now(TimeUnit.NANOSECONDS)))));
-			return body.timeout(remaining, (chunk) -> remaining,
-					Mono.error(CachedBody.RequestBodyTimeout::new));
+			// a chunk that arrives as the deadline passes is dropped by timeout(): released here
+			return body.timeout(remaining, (chunk) -> remaining, Mono.error(CachedBody.RequestBodyTimeout::new))
+				.doOnDiscard(DataBuffer.class, DataBufferUtils::release);
 		});
 	}
 
