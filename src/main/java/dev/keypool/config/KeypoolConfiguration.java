@@ -171,7 +171,7 @@ public class KeypoolConfiguration {
 			BufferBudget bufferBudget, WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets,
 			PooledRequestTracing tracing) {
 		return new KeyFailoverGatewayFilterFactory(live::bindings, properties.maxRequestBody(), bufferBudget,
-				properties.streamIdleTimeout(), waitTimers, usage, budgets, tracing);
+				properties.streamIdleTimeout(), properties.requestBodyTimeout(), waitTimers, usage, budgets, tracing);
 	}
 
 	/** What the {@code KeyFailover} filter needs of one configuration: pools and client tokens. */

@@ -24,6 +24,11 @@ import org.springframework.util.unit.DataSize;
  * a 503 {@code overloaded_error} with {@code Retry-After: 1}.
  * @param streamIdleTimeout How long an event stream may send nothing before the gateway ends
  * it with an {@code event: error} frame; a bare number means seconds.
+ * @param requestBodyTimeout How long a request body may take to arrive, in total, counted from
+ * when the gateway starts reading it (pooled: while it is held for replay; BYOK: while it is
+ * streamed upstream). A body not complete by then gets a 408 in the provider's shape and its
+ * upstream request, if any, is aborted. Total rather than idle time, so a body trickled a byte
+ * at a time cannot hold a connection open for long. A bare number means seconds.
  * @param admin Who may change key state through actuator.
  * @param state Where key state is kept.
  * @param clients Callers whose token selects pooled mode.
@@ -37,7 +42,8 @@ import org.springframework.util.unit.DataSize;
 @ConfigurationProperties("keypool")
 public record KeypoolProperties(@DefaultValue("32MB") DataSize maxRequestBody,
 		@DefaultValue("256MB") DataSize maxBufferedBytes,
-		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout, @DefaultValue Admin admin,
+		@DefaultValue("120s") @DurationUnit(ChronoUnit.SECONDS) Duration streamIdleTimeout,
+		@DefaultValue("30s") @DurationUnit(ChronoUnit.SECONDS) Duration requestBodyTimeout, @DefaultValue Admin admin,
 		@DefaultValue State state, List<Client> clients, Map<String, Pool> pools,
 		@DefaultValue("false") boolean accessLog, @DefaultValue Reload reload) {
 

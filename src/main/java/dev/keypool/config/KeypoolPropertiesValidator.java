@@ -89,6 +89,9 @@ public final class KeypoolPropertiesValidator {
 		if (properties.streamIdleTimeout() == null || !positive(properties.streamIdleTimeout())) {
 			problems.add("keypool.stream-idle-timeout: must be a positive duration such as 120s");
 		}
+		if (properties.requestBodyTimeout() == null || !positive(properties.requestBodyTimeout())) {
+			problems.add("keypool.request-body-timeout: must be a positive duration such as 30s");
+		}
 		if (properties.reload() == null || properties.reload().interval() == null
 				|| properties.reload().interval().isNegative()) {
 			problems.add("keypool.reload.interval: must be a duration such as 10s, or 0 for off");

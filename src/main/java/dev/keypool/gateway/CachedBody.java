@@ -229,6 +229,15 @@ final class CachedBody {
 
 	}
 
+	/** The body did not arrive whole within {@code keypool.request-body-timeout}. */
+	static final class RequestBodyTimeout extends RuntimeException {
+
+		RequestBodyTimeout() {
+			super("request body timed out", null, false, false);
+		}
+
+	}
+
 	/** Holding the body would exceed {@code keypool.max-buffered-bytes}. */
 	static final class OverBudget extends RuntimeException {
 

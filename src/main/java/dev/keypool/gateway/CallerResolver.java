@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 import org.springframework.http.HttpHeaders;
 
@@ -21,6 +22,9 @@ public class CallerResolver {
 	static final String API_KEY_HEADER = "x-api-key";
 
 	private static final String BEARER = "bearer ";
+
+	/** What separates the parts of a merged or malformed credential value. */
+	private static final Pattern PARTS = Pattern.compile("[\\s,;]+");
 
 	private final List<ClientDigest> clients;
 
@@ -70,6 +74,38 @@ public class CallerResolver {
 		replace(scrubbed, API_KEY_HEADER, keptApiKeys);
 		replace(scrubbed, HttpHeaders.AUTHORIZATION, keptAuthorizations);
 		return scrubbed;
+	}
+
+	/**
+	 * Whether a client token hides inside a credential header without being the header's whole
+	 * credential: merged or repeated values ({@code x-api-key: mine, TOKEN}, two
+	 * {@code x-api-key} lines), no scheme ({@code Authorization: TOKEN}) or a list
+	 * ({@code Bearer TOKEN, Bearer x}). Such a request is neither clearly pooled nor clearly the
+	 * caller's own key, and forwarding it would send the token upstream; it is refused. Parts
+	 * are compared as digests like whole tokens, never searched for as text.
+	 */
+	boolean hidesClientToken(HttpHeaders headers) {
+		return hidesClientToken(headers.getOrEmpty(API_KEY_HEADER), false)
+				|| hidesClientToken(headers.getOrEmpty(HttpHeaders.AUTHORIZATION), true);
+	}
+
+	private boolean hidesClientToken(List<String> values, boolean authorization) {
+		if (values.isEmpty()) {
+			return false;
+		}
+		if (values.size() == 1) {
+			String whole = authorization ? bearerToken(values.get(0)) : values.get(0).trim();
+			if (whole != null && isClientToken(whole)) {
+				return false;
+			}
+		}
+		boolean found = false;
+		for (String value : values) {
+			for (String part : PARTS.split(value)) {
+				found |= isClientToken(part);
+			}
+		}
+		return found;
 	}
 
 	private static void replace(HttpHeaders headers, String name, List<String> values) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -17,6 +18,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 import dev.keypool.budget.BudgetDecision;
 import dev.keypool.budget.ClientBudgets;
@@ -96,6 +98,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 
 	private static final Log logger = LogFactory.getLog(KeyFailoverGatewayFilterFactory.class);
 
+	/** Whether an attempt that lost its credential on the way out was logged at WARN yet. */
+	private static final AtomicBoolean CREDENTIAL_LOST_LOGGED = new AtomicBoolean();
+
 	private final Supplier<PoolBindings> bindings;
 
 	private final int maxRequestBodyBytes;
@@ -103,6 +108,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private final BufferBudget bufferBudget;
 
 	private final Duration streamIdleTimeout;
+
+	private final Duration requestBodyTimeout;
 
 	private final WaitTimers waitTimers;
 
@@ -117,17 +124,18 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * @param callers tells pooled callers from BYOK ones
 	 * @param maxRequestBody largest request body accepted, pooled or BYOK
 	 * @param bufferBudget memory shared by the bodies held for replay
-	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param streamIdleTimeout how long an upstream response body may stay silent
+	 * @param requestBodyTimeout how long a request body may take to arrive, in total
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
 	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Map<String, PoolBinding> pools, CallerResolver callers,
-			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers,
-			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
-		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout, waitTimers, usage,
-				budgets, tracing);
+			DataSize maxRequestBody, BufferBudget bufferBudget, Duration streamIdleTimeout, Duration requestBodyTimeout,
+			WaitTimers waitTimers, UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
+		this(fixed(new PoolBindings(pools, callers)), maxRequestBody, bufferBudget, streamIdleTimeout,
+				requestBodyTimeout, waitTimers, usage, budgets, tracing);
 	}
 
 	/**
@@ -135,20 +143,22 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	 * applies to the next request and a request in flight keeps what it started with
 	 * @param maxRequestBody largest request body accepted, pooled or BYOK
 	 * @param bufferBudget memory shared by the bodies held for replay
-	 * @param streamIdleTimeout how long an event stream may stay silent
+	 * @param streamIdleTimeout how long an upstream response body may stay silent
+	 * @param requestBodyTimeout how long a request body may take to arrive, in total
 	 * @param waitTimers where requests held for a key to come back ({@code max-wait}) are timed
 	 * @param usage counts the tokens of relayed responses
 	 * @param budgets clients' budgets, checked before a client's request goes upstream
 	 * @param tracing spans of pooled requests and their attempts ({@link PooledRequestTracing#OFF} for none)
 	 */
 	public KeyFailoverGatewayFilterFactory(Supplier<PoolBindings> bindings, DataSize maxRequestBody,
-			BufferBudget bufferBudget, Duration streamIdleTimeout, WaitTimers waitTimers, UsageAccounting usage,
-			ClientBudgets budgets, PooledRequestTracing tracing) {
+			BufferBudget bufferBudget, Duration streamIdleTimeout, Duration requestBodyTimeout, WaitTimers waitTimers,
+			UsageAccounting usage, ClientBudgets budgets, PooledRequestTracing tracing) {
 		super(Config.class);
 		this.bindings = bindings;
 		this.maxRequestBodyBytes = (int) Math.min(Integer.MAX_VALUE, maxRequestBody.toBytes());
 		this.bufferBudget = bufferBudget;
 		this.streamIdleTimeout = streamIdleTimeout;
+		this.requestBodyTimeout = requestBodyTimeout;
 		this.waitTimers = waitTimers;
 		this.usage = usage;
 		this.budgets = budgets;
@@ -216,6 +226,11 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		if (request.getHeaders().getContentLength() > this.maxRequestBodyBytes) {
 			return refuse(exchange, requestTooLarge(exchange, binding));
 		}
+		if (callers.hidesClientToken(request.getHeaders())) {
+			return refuse(exchange, GatewayErrors.write(exchange, binding.dialect(), HttpStatus.UNAUTHORIZED,
+					ErrorKind.AUTHENTICATION, "malformed credential header: send one x-api-key, or one "
+							+ "Authorization: Bearer, with one value"));
+		}
 		Caller caller = callers.resolve(request.getHeaders());
 		if (caller.kind() == Caller.Kind.ANONYMOUS
 				&& binding.dialect().carriesOwnCredential(request.getHeaders()::getFirst)) {
@@ -269,6 +284,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			.then(Mono.defer(() -> ResponseRelay.relay(exchange, binding.dialect(), this.streamIdleTimeout)))
 			.onErrorResume((ex) -> !exchange.getResponse().isCommitted(), (ex) -> {
 				AttemptObservations.endWithoutResponse(exchange, ex);
+				if (causedBy(ex, CachedBody.RequestBodyTimeout.class)) {
+					return requestTimeout(exchange, binding);
+				}
 				return isRequestTooLarge(ex) ? requestTooLarge(exchange, binding)
 						: upstreamFailure(exchange, binding, ex, null);
 			});
@@ -277,11 +295,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	private ServerHttpRequest byokRequest(ServerHttpRequest request, CallerResolver callers) {
 		HttpHeaders scrubbed = callers.withoutClientTokens(request.getHeaders());
 		boolean unknownLength = request.getHeaders().getContentLength() < 0;
-		if (scrubbed == null && !unknownLength) {
-			return request;
-		}
 		HttpHeaders headers = (scrubbed != null) ? HttpHeaders.readOnlyHttpHeaders(scrubbed) : request.getHeaders();
-		Flux<DataBuffer> body = unknownLength ? limited(request.getBody(), this.maxRequestBodyBytes) : request.getBody();
+		Flux<DataBuffer> body = within(
+				unknownLength ? limited(request.getBody(), this.maxRequestBodyBytes) : request.getBody(),
+				this.requestBodyTimeout);
 		return new ServerHttpRequestDecorator(request) {
 
 			@Override
@@ -320,9 +337,30 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		});
 	}
 
+	/**
+	 * The body, failing with {@link CachedBody.RequestBodyTimeout} unless it is complete within
+	 * {@code timeout} of the first subscription. Total, not idle, time: a body trickled a byte
+	 * every few seconds never goes idle, yet must not hold its connection (and, for BYOK, an
+	 * upstream request) for long. Cancelling the body on timeout aborts whatever sends it.
+	 */
+	static Flux<DataBuffer> within(Flux<DataBuffer> body, Duration timeout) {
+		return Flux.defer(() -> {
+			long deadline = Schedulers.parallel().now(TimeUnit.NANOSECONDS) + timeout.toNanos();
+			Mono<Long> remaining = Mono.defer(() -> Mono.delay(
+					Duration.ofNanos(Math.max(0, deadline - Schedulers.parallel().now(TimeUnit.NANOSECONDS)))));
+			// a chunk that arrives as the deadline passes is dropped by timeout(): released here
+			return body.timeout(remaining, (chunk) -> remaining, Mono.error(CachedBody.RequestBodyTimeout::new))
+				.doOnDiscard(DataBuffer.class, DataBufferUtils::release);
+		});
+	}
+
 	private static boolean isRequestTooLarge(Throwable error) {
+		return causedBy(error, CachedBody.RequestTooLarge.class);
+	}
+
+	private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
 		for (Throwable t = error; t != null; t = t.getCause()) {
-			if (t instanceof CachedBody.RequestTooLarge) {
+			if (type.isInstance(t)) {
 				return true;
 			}
 		}
@@ -337,7 +375,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		}
 		exchange.getAttributes().put(POOLED_REQUEST_ATTR, Boolean.TRUE);
 		Mono<Void> request = CachedBody
-			.read(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), declaredLength,
+			.read(within(limited(exchange.getRequest().getBody(), this.maxRequestBodyBytes), this.requestBodyTimeout),
+					declaredLength,
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
@@ -345,6 +384,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
 			})
 			.onErrorResume(CachedBody.RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding))
+			.onErrorResume(CachedBody.RequestBodyTimeout.class, (ex) -> requestTimeout(exchange, binding))
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
 							: overloaded(exchange, binding));
@@ -426,9 +466,16 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		Verdict verdict = (status != null)
 				? attempts.binding.dialect().classify(pool.policy(), status.value(), responseHeaders::getFirst)
 				: Verdict.RELAY;
+		boolean credentialSent = attempts.credential != null && attempts.credential.sent();
+		if (!credentialSent && (verdict == Verdict.COOL_DOWN || verdict == Verdict.DISABLE)) {
+			credentialLost(attempts, key);
+			verdict = Verdict.RELAY;
+		}
 		AttemptOutcome outcome = AttemptOutcome.of(verdict);
 		pool.recordAttempt(key, outcome);
-		pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
+		if (credentialSent) {
+			pool.observe(key, attempts.modelClass, responseHeaders::getFirst);
+		}
 		switch (verdict) {
 			case COOL_DOWN -> pool.coolDown(key, attempts.modelClass,
 					pool.policy()
@@ -453,6 +500,23 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		pool.recordFailover(outcome);
 		RequestSpan.of(exchange).attemptEnded(outcome);
 		return ResponseRelay.discard(exchange, DISCARD_TIMEOUT).then(Mono.defer(() -> attempt(exchange, chain, attempts)));
+	}
+
+	/**
+	 * The attempt left without the key's credential (a filter after this one removed or changed
+	 * it), so its status says nothing about the key: it is relayed and no key is marked. Logged
+	 * at WARN once, then at DEBUG: callers must not be able to fill the log with it.
+	 */
+	private void credentialLost(Attempts attempts, PoolKey key) {
+		String message = "Pool '" + attempts.binding.pool().name() + "': an attempt with key '" + key.id()
+				+ "' left without its credential (" + ((attempts.credential != null) ? attempts.credential.names() : "")
+				+ "), removed or changed by a later filter; its status is relayed and no key is marked";
+		if (CREDENTIAL_LOST_LOGGED.compareAndSet(false, true)) {
+			logger.warn(message + " (further cases are logged at DEBUG)");
+		}
+		else {
+			logger.debug(message);
+		}
 	}
 
 	private Mono<Void> exhausted(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
@@ -561,6 +625,16 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 						+ this.maxRequestBodyBytes + " bytes");
 	}
 
+	/**
+	 * 408, and the connection closed after it (RFC 9110 §15.5.9): the rest of a body that
+	 * stalled is not waited for.
+	 */
+	private Mono<Void> requestTimeout(ServerWebExchange exchange, PoolBinding binding) {
+		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.REQUEST_TIMEOUT, ErrorKind.REQUEST_TIMEOUT,
+				"request body did not arrive within " + ResponseRelay.seconds(this.requestBodyTimeout),
+				(headers) -> headers.set(HttpHeaders.CONNECTION, "close"));
+	}
+
 	private Mono<Void> overloaded(ServerWebExchange exchange, PoolBinding binding) {
 		return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.SERVICE_UNAVAILABLE, ErrorKind.OVERLOADED,
 				"the gateway is holding too many request bodies; retry shortly",
@@ -608,6 +682,9 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		private int holds;
 
 		private Instant waitDeadline;
+
+		/** What the current attempt's key set, and whether it went out. */
+		private OutgoingCredential credential;
 
 		Attempts(PoolBinding binding, CachedBody body, KeyWalker walker) {
 			this.binding = binding;
@@ -662,7 +739,10 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 			KeyAuthorizer authorizer = this.binding.authorizer(key);
 			return Mono.defer(() -> Mono.fromCompletionStage(authorizer.authorize(attemptRequest(exchange))))
-				.map((authorized) -> authorizedRequest(original, authorized));
+				.map((authorized) -> {
+					this.credential = OutgoingCredential.expect(exchange, authorized.headers());
+					return authorizedRequest(original, authorized);
+				});
 		}
 
 		private AttemptRequest attemptRequest(ServerWebExchange exchange) {
@@ -702,6 +782,8 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 				Set<String> credentialHeaders) {
 			HttpHeaders headers = new HttpHeaders();
 			headers.putAll(callerHeaders);
+			// first: what Connection lists must not later take away a header the key sets
+			HopByHopHeaders.remove(headers);
 			headers.remove(CallerResolver.API_KEY_HEADER);
 			headers.remove(HttpHeaders.AUTHORIZATION);
 			credentialHeaders.forEach(headers::remove);

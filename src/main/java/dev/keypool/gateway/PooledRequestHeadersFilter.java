@@ -8,7 +8,9 @@ import org.springframework.web.server.ServerWebExchange;
 /**
  * Keeps the caller's network details out of pooled requests: the provider sees the pool's
  * key, not who is behind the gateway. Runs after Spring Cloud Gateway's own header filters,
- * which add {@code X-Forwarded-*} and {@code Forwarded}, and removes them again.
+ * which add {@code X-Forwarded-*} and {@code Forwarded}, and removes them again. Being last,
+ * it also records whether the key's credential is still on the request as it leaves
+ * ({@link OutgoingCredential}).
  */
 public class PooledRequestHeadersFilter implements HttpHeadersFilter, Ordered {
 
@@ -23,6 +25,7 @@ public class PooledRequestHeadersFilter implements HttpHeadersFilter, Ordered {
 				filtered.put(name, values);
 			}
 		});
+		OutgoingCredential.check(exchange, filtered);
 		return filtered;
 	}
 

@@ -1,10 +1,15 @@
 package dev.keypool.gateway;
 
+import java.util.List;
 import java.util.Set;
+
+import io.netty.handler.codec.http.HttpVersion;
+import reactor.netty.http.server.HttpServerRequest;
 
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 
 /**
  * What a {@code KeyFailover} route refuses before any credential is looked at: requests that
@@ -35,8 +40,29 @@ final class RequestEdges {
 		if (request.getHeaders().containsHeader(HttpHeaders.UPGRADE)) {
 			return "protocol upgrades are not forwarded";
 		}
+		String host = badHost(request);
+		if (host != null) {
+			return host;
+		}
 		String rawPath = request.getURI().getRawPath();
 		return (rawPath != null) ? badPath(rawPath, encodedSlashAllowed) : null;
+	}
+
+	/**
+	 * RFC 9112 §3.2: an HTTP/1.1 request has exactly one {@code Host}; a request with two could
+	 * be routed by one and read by the upstream by the other. HTTP/2 carries {@code :authority}
+	 * instead, and HTTP/1.0 may omit it.
+	 */
+	private static String badHost(ServerHttpRequest request) {
+		List<String> hosts = request.getHeaders().getOrEmpty(HttpHeaders.HOST);
+		if (hosts.size() > 1) {
+			return "more than one Host header";
+		}
+		if (hosts.isEmpty() && ServerHttpRequestDecorator.getNativeRequest(request) instanceof HttpServerRequest
+				netty && HttpVersion.HTTP_1_1.equals(netty.version())) {
+			return "an HTTP/1.1 request needs a Host header";
+		}
+		return null;
 	}
 
 	static boolean methodAllowed(ServerHttpRequest request) {

@@ -13,6 +13,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.SignalType;
 import reactor.netty.Connection;
 
+import dev.keypool.provider.ErrorKind;
 import dev.keypool.provider.ProviderDialect;
 import dev.keypool.usage.UsageAccounting;
 
@@ -20,6 +21,7 @@ import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
 import org.springframework.core.io.buffer.NettyDataBufferFactory;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.ServerWebExchange;
@@ -70,12 +72,19 @@ final class ResponseRelay {
 					connection, dialect, streamIdleTimeout);
 		}
 		else {
-			write = response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
+			// JSON too: an upstream that sent its headers and then nothing must not hold the caller
+			write = response.writeWith(received.timeout(streamIdleTimeout)
+				.map((buf) -> wrap(buf, response.bufferFactory())));
 		}
 		return write.doFinally((signal) -> {
 			if (signal != SignalType.ON_COMPLETE) {
 				connection.dispose();
 			}
+		}).onErrorResume((ex) -> ex instanceof TimeoutException && !response.isCommitted(), (ex) -> {
+			// nothing reached the caller yet: it gets the provider's 504 instead of a cut connection
+			logger.debug("Upstream response sent nothing for " + seconds(streamIdleTimeout) + " after its headers");
+			return GatewayErrors.write(exchange, dialect, HttpStatus.GATEWAY_TIMEOUT, ErrorKind.TIMEOUT,
+					"upstream response sent nothing for " + seconds(streamIdleTimeout));
 		});
 	}
 
@@ -124,7 +133,12 @@ final class ResponseRelay {
 	}
 
 	static String idleMessage(Duration idleTimeout) {
-		return "upstream stream sent nothing for " + idleTimeout.toSeconds() + "s";
+		return "upstream stream sent nothing for " + seconds(idleTimeout);
+	}
+
+	/** {@code 120s}, or {@code 250ms} for a timeout below a whole second. */
+	static String seconds(Duration duration) {
+		return (duration.toMillis() % 1000 == 0) ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
 	}
 
 	/**

@@ -37,6 +37,7 @@ public final class AnthropicDialect implements ProviderDialect {
 			case INVALID_REQUEST -> "invalid_request_error";
 			case OVERLOADED -> "overloaded_error";
 			case REQUEST_TOO_LARGE -> "request_too_large";
+			case REQUEST_TIMEOUT -> "timeout_error";
 			case UPSTREAM, TIMEOUT -> "api_error";
 		};
 	}

@@ -17,6 +17,9 @@ public enum ErrorKind {
 	/** Request body over {@code keypool.max-request-body}. */
 	REQUEST_TOO_LARGE,
 
+	/** The request body did not arrive within {@code keypool.request-body-timeout}. */
+	REQUEST_TIMEOUT,
+
 	/** Every key failed authentication, or the upstream could not be reached. */
 	UPSTREAM,
 

@@ -59,6 +59,8 @@ class KeypoolConfigurationValidationTests {
 			"min cooldown above the default | keypool.pools.main.min-cooldown=2m | keypool.pools.main.min-cooldown: 120s is above default-cooldown (60s)",
 			"buffer budget below the body limit | keypool.max-buffered-bytes=1MB | keypool.max-buffered-bytes: must be at least keypool.max-request-body",
 			"zero stream idle timeout | keypool.stream-idle-timeout=0 | keypool.stream-idle-timeout: must be a positive duration",
+			"zero request body timeout | keypool.request-body-timeout=0 | keypool.request-body-timeout: must be a positive duration",
+			"negative request body timeout | keypool.request-body-timeout=-5s | keypool.request-body-timeout: must be a positive duration",
 			"negative reload interval | keypool.reload.interval=-1s | keypool.reload.interval: must be a duration such as 10s, or 0 for off",
 			"unknown strategy | keypool.pools.main.strategy=fastest | keypool.pools.main.strategy: unknown strategy 'fastest'",
 			"max wait over a minute | keypool.pools.main.max-wait=90s | keypool.pools.main.max-wait: must be at most 60s",
@@ -207,12 +209,14 @@ class KeypoolConfigurationValidationTests {
 		properties.put("keypool.pools.main.default-cooldown", "90");
 		properties.put("keypool.pools.main.max-cooldown", "600");
 		properties.put("keypool.stream-idle-timeout", "30");
+		properties.put("keypool.request-body-timeout", "45");
 
 		try (ConfigurableApplicationContext context = start(properties)) {
 			KeypoolProperties bound = context.getBean(KeypoolProperties.class);
 			assertThat(bound.pools().get("main").defaultCooldown()).isEqualTo(Duration.ofSeconds(90));
 			assertThat(bound.pools().get("main").maxCooldown()).isEqualTo(Duration.ofMinutes(10));
 			assertThat(bound.streamIdleTimeout()).isEqualTo(Duration.ofSeconds(30));
+			assertThat(bound.requestBodyTimeout()).isEqualTo(Duration.ofSeconds(45));
 		}
 	}
 

@@ -1,5 +1,6 @@
 package dev.keypool.gateway;
 
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -11,6 +12,7 @@ import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.Disposable;
@@ -29,6 +31,8 @@ import dev.keypool.support.ScriptedUpstream;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -42,6 +46,7 @@ import static org.awaitility.Awaitility.await;
  * leaking a client token, memory, an observation or a stuck connection.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@ExtendWith(OutputCaptureExtension.class)
 class AttackSweepIntegrationTest {
 
 	static final String CLIENT_TOKEN = "client-token-sweep-0001";
@@ -115,15 +120,46 @@ class AttackSweepIntegrationTest {
 		assertThat(received.headers().toString()).doesNotContain(CLIENT_TOKEN);
 	}
 
-	@Test
-	void aClientTokenInASecondApiKeyLineNeverReachesTheUpstream() {
+	@ParameterizedTest
+	@ValueSource(strings = { "x-api-key: " + OWN_KEY + ", " + CLIENT_TOKEN,
+			"x-api-key: " + OWN_KEY + "\r\nx-api-key: " + CLIENT_TOKEN,
+			"x-api-key: " + CLIENT_TOKEN + "\r\nx-api-key: " + CLIENT_TOKEN,
+			"x-api-key: " + OWN_KEY + "\r\nAuthorization: " + CLIENT_TOKEN,
+			"Authorization: Bearer " + CLIENT_TOKEN + ", Bearer x",
+			"x-api-key: " + OWN_KEY + "\r\nAuthorization: Token " + CLIENT_TOKEN,
+			"x-api-key: " + OWN_KEY + "\r\nAuthorization: Bearer x;" + CLIENT_TOKEN })
+	void aClientTokenInsideAMergedOrMalformedCredentialHeaderIsRefusedAndNeverForwarded(String credentials) {
 		answerOk();
 
 		Response response = send("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-				+ "x-api-key: " + OWN_KEY + "\r\nx-api-key: " + CLIENT_TOKEN, "{}");
+				+ credentials, "{}");
+
+		assertThat(response.status()).isEqualTo(401);
+		assertThat(response.body()).startsWith("{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"")
+			.doesNotContain(CLIENT_TOKEN);
+		assertThat(upstream.received()).isEmpty();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "POST /v1/messages HTTP/1.1", "POST /v1/messages HTTP/1.1\r\nHost: x\r\nHost: y",
+			"POST /v1/messages HTTP/1.1\r\nHost: x\r\nhost: x" })
+	void http11RequestsWithoutOneHostAreRefusedWithNothingSentUpstream(String head) {
+		Response response = send(head + "\r\nContent-Type: application/json\r\nx-api-key: " + CLIENT_TOKEN, "{}");
+
+		assertThat(response.status()).isEqualTo(400);
+		assertThat(response.body()).contains("\"type\":\"invalid_request_error\"").contains("Host header");
+		assertThat(upstream.received()).isEmpty();
+	}
+
+	@Test
+	void anHttp10RequestWithoutHostIsServed() {
+		answerOk();
+
+		Response response = send("POST /v1/messages HTTP/1.0\r\nContent-Type: application/json\r\nx-api-key: "
+				+ CLIENT_TOKEN, "{}");
 
 		assertThat(response.status()).isEqualTo(200);
-		assertThat(upstream.received().get(0).headers().getAll("x-api-key")).containsExactly(OWN_KEY);
+		assertThat(upstream.received().get(0).apiKey()).isEqualTo(POOL_SECRET);
 	}
 
 	@Test
@@ -200,6 +236,31 @@ class AttackSweepIntegrationTest {
 		assertThat(response.status()).isEqualTo(413);
 		assertThat(response.body()).contains("\"type\":\"request_too_large\"");
 		assertThat(upstream.received()).as("the upstream never received a complete request").isEmpty();
+	}
+
+	/** Anyone can send these: each must not cost a multi-line WARN, or the log is theirs to flood. */
+	@Test
+	void malformedAndAbandonedRequestsWriteNoMultiLineWarning(CapturedOutput output) throws Exception {
+		int start = output.getOut().length();
+		Response response = send(
+				"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+						+ "x-api-key: " + OWN_KEY,
+				RawHttp.chunked(RawHttp.jsonBody(MAX_BODY * 2), 8 * 1024));
+		try (Socket abandoning = new Socket("127.0.0.1", this.port)) {
+			abandoning.getOutputStream()
+				.write(("POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-api-key: "
+						+ OWN_KEY + "\r\nContent-Length: 1000\r\n\r\n{\"model\":").getBytes(StandardCharsets.ISO_8859_1));
+			abandoning.getOutputStream().flush();
+			await().atMost(Duration.ofSeconds(5)).until(() -> activeUpstreamObservations() > 0);
+		}
+
+		assertThat(response.status()).isEqualTo(413);
+		await().atMost(Duration.ofSeconds(5)).until(() -> activeUpstreamObservations() == 0);
+		await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(3)).untilAsserted(() -> {
+			String logged = output.getOut().substring(start);
+			assertThat(logged).doesNotContain("The connection observed an error");
+			assertThat(logged.lines().filter((line) -> line.startsWith("\tat "))).isEmpty();
+		});
 	}
 
 	@Test

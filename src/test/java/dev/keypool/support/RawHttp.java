@@ -41,6 +41,71 @@ public final class RawHttp {
 	}
 
 	/**
+	 * Sends {@code head} (which declares the body's length or coding itself) with
+	 * {@code Connection: close}, then {@code partial}, the start of the body, and then nothing
+	 * more: a stalled client. Reads whatever response comes, until the server closes.
+	 */
+	public static Response stall(int port, String head, byte[] partial) {
+		try (Socket socket = new Socket("127.0.0.1", port)) {
+			socket.setSoTimeout(10_000);
+			OutputStream out = socket.getOutputStream();
+			out.write((head + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+			out.write(partial);
+			out.flush();
+			return Response.parse(socket.getInputStream().readAllBytes());
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/**
+	 * Sends {@code head} (which declares the body's length or coding itself), then
+	 * {@code body} one byte every {@code gapMillis}: a client trickling its body, never idle for
+	 * long. The time until the server ended the connection (answered and closed, or reset), or
+	 * {@code -1} when the whole body went out and the connection was still open
+	 * {@code maxMillis} after the start.
+	 */
+	public static long millisUntilServerClosesWhileTrickling(int port, String head, byte[] body, long gapMillis,
+			int maxMillis) {
+		try (Socket socket = new Socket("127.0.0.1", port)) {
+			long start = System.nanoTime();
+			try {
+				OutputStream out = socket.getOutputStream();
+				InputStream in = socket.getInputStream();
+				out.write((head + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+				for (int i = 0; i < body.length && in.available() == 0; i++) {
+					out.write(body[i]);
+					out.flush();
+					Thread.sleep(gapMillis);
+				}
+				long left = maxMillis - (System.nanoTime() - start) / 1_000_000;
+				if (left <= 0) {
+					return -1;
+				}
+				socket.setSoTimeout((int) left);
+				while (in.read() >= 0) {
+					// a response may come before the close: read until the close
+				}
+			}
+			catch (SocketTimeoutException ex) {
+				return -1;
+			}
+			catch (IOException ex) {
+				// a reset, or a write the server no longer reads, is a close too
+			}
+			return (System.nanoTime() - start) / 1_000_000;
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException(ex);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/**
 	 * Opens a connection, writes {@code partial} (maybe nothing) and waits for the server to
 	 * close it; the time that took, or {@code -1} when it was still open after {@code maxMillis}.
 	 */

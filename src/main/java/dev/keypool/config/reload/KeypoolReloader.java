@@ -324,6 +324,8 @@ public class KeypoolReloader implements ApplicationListener<EnvironmentChangeEve
 		same.put("keypool.max-buffered-bytes", Objects.equals(running.maxBufferedBytes(), next.maxBufferedBytes()));
 		same.put("keypool.stream-idle-timeout",
 				Objects.equals(running.streamIdleTimeout(), next.streamIdleTimeout()));
+		same.put("keypool.request-body-timeout",
+				Objects.equals(running.requestBodyTimeout(), next.requestBodyTimeout()));
 		same.put("keypool.state", Objects.equals(running.state(), next.state()));
 		same.put("keypool.reload.interval", Objects.equals(running.reload(), next.reload()));
 		same.forEach((property, unchanged) -> {

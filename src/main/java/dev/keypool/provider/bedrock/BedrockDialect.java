@@ -85,6 +85,8 @@ public final class BedrockDialect implements ProviderDialect {
 			case RATE_LIMIT -> "ThrottlingException";
 			case INVALID_REQUEST, REQUEST_TOO_LARGE -> "ValidationException";
 			case OVERLOADED -> "ServiceUnavailableException";
+			// the AWS SDKs retry it
+			case REQUEST_TIMEOUT -> "RequestTimeoutException";
 			case UPSTREAM, TIMEOUT -> "InternalServerException";
 		};
 	}

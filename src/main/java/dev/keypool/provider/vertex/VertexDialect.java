@@ -75,7 +75,7 @@ public final class VertexDialect implements ProviderDialect {
 			case INVALID_REQUEST, REQUEST_TOO_LARGE -> "INVALID_ARGUMENT";
 			case OVERLOADED -> "UNAVAILABLE";
 			case UPSTREAM -> "INTERNAL";
-			case TIMEOUT -> "DEADLINE_EXCEEDED";
+			case TIMEOUT, REQUEST_TIMEOUT -> "DEADLINE_EXCEEDED";
 		};
 	}
 
@@ -88,6 +88,7 @@ public final class VertexDialect implements ProviderDialect {
 			case OVERLOADED -> 503;
 			case UPSTREAM -> 502;
 			case TIMEOUT -> 504;
+			case REQUEST_TIMEOUT -> 408;
 		};
 	}
 

@@ -64,6 +64,9 @@ class BedrockDialectTests {
 			.isEqualTo("{\"message\":\"all \\\"keys\\\" busy\"}");
 		assertThat(this.dialect.errorHeaders(ErrorKind.RATE_LIMIT))
 			.containsExactly(Map.entry("x-amzn-ErrorType", "ThrottlingException"));
+		// a request body too slow to arrive: a type the AWS SDKs retry
+		assertThat(this.dialect.errorHeaders(ErrorKind.REQUEST_TIMEOUT))
+			.containsExactly(Map.entry("x-amzn-ErrorType", "RequestTimeoutException"));
 	}
 
 	@Test

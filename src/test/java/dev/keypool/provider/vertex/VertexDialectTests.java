@@ -44,6 +44,8 @@ class VertexDialectTests {
 			.isEqualTo("{\"error\":{\"code\":429,\"message\":\"all keys busy\",\"status\":\"RESOURCE_EXHAUSTED\"}}");
 		assertThat(new String(this.dialect.errorBody(502, ErrorKind.UPSTREAM, "x"), StandardCharsets.UTF_8))
 			.isEqualTo("{\"error\":{\"code\":502,\"message\":\"x\",\"status\":\"INTERNAL\"}}");
+		assertThat(new String(this.dialect.errorBody(408, ErrorKind.REQUEST_TIMEOUT, "slow"), StandardCharsets.UTF_8))
+			.isEqualTo("{\"error\":{\"code\":408,\"message\":\"slow\",\"status\":\"DEADLINE_EXCEEDED\"}}");
 	}
 
 	@Test

@@ -1,0 +1,31 @@
+package dev.keypool.gateway;
+
+import java.util.List;
+import java.util.Set;
+
+import org.springframework.http.HttpHeaders;
+
+/**
+ * The caller's hop-by-hop headers (RFC 9110 §7.6.1): they describe the caller's connection,
+ * not the request, and a proxy drops them. They are dropped from a pooled request before the
+ * key's credential is set. Spring Cloud Gateway drops the names listed in {@code Connection}
+ * later, on the way out, from the outgoing headers: a caller listing {@code x-api-key} or
+ * {@code authorization} there would otherwise remove the pool's credential after it was set.
+ */
+final class HopByHopHeaders {
+
+	/** Hop-by-hop whatever {@code Connection} says; {@code proxy-connection} is its pre-standard twin. */
+	private static final List<String> ALWAYS = List.of(HttpHeaders.CONNECTION, "keep-alive", "proxy-connection",
+			HttpHeaders.TE, HttpHeaders.TRAILER, HttpHeaders.TRANSFER_ENCODING, HttpHeaders.UPGRADE,
+			HttpHeaders.PROXY_AUTHORIZATION, HttpHeaders.PROXY_AUTHENTICATE);
+
+	private HopByHopHeaders() {
+	}
+
+	/** Removes from {@code headers} every name its {@code Connection} headers list, and the hop-by-hop ones. */
+	static void remove(HttpHeaders headers) {
+		Set.copyOf(headers.getConnection()).forEach(headers::remove);
+		ALWAYS.forEach(headers::remove);
+	}
+
+}
