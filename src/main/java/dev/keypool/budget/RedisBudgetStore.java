@@ -20,8 +20,9 @@ import org.springframework.util.StreamUtils;
 /**
  * Budgets shared by every replica through Redis: one Lua script per check, one per charge,
  * timed by the Redis server's clock. Errors and timeouts reach the caller, which fails open
- * ({@link ClientBudgets}). Keys: {@code <prefix>budget:<client>:requests|tokens|day:<n>}, with
- * expiries, holding only client ids and counts.
+ * ({@link ClientBudgets}). Keys: {@code <prefix>budget:{<client>}:requests|tokens|day:<n>}, with
+ * expiries, holding only client ids and counts; the client is the hash tag, so each script's
+ * keys share one slot of a Redis Cluster.
  */
 public class RedisBudgetStore implements BudgetStore {
 
@@ -77,15 +78,20 @@ public class RedisBudgetStore implements BudgetStore {
 	}
 
 	private List<String> keys(String client) {
-		return List.of(this.prefix + client + ":requests", tokensKey(client), dayKey(client));
+		return List.of(clientKey(client) + "requests", tokensKey(client), dayKey(client));
+	}
+
+	private String clientKey(String client) {
+		return this.prefix + "{" + client + "}:";
 	}
 
 	private String tokensKey(String client) {
-		return this.prefix + client + ":tokens";
+		return clientKey(client) + "tokens";
 	}
 
+	/** The scripts append the UTC day number: a key they do not declare, in the same slot. */
 	private String dayKey(String client) {
-		return this.prefix + client + ":day:";
+		return clientKey(client) + "day:";
 	}
 
 	private static List<String> flatten(List<List<String>> lists) {

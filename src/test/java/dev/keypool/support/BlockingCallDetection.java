@@ -34,6 +34,12 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		// pool when the client is closed, waiting on Netty's global executor. The gateway has no
 		// such pool (Reactor Netty pools its own connections).
 		builder.allowBlockingCallsInside("io.netty.channel.pool.SimpleChannelPool", "close");
+		// Spring Boot's Prometheus exemplars look the Tracer up once, lazily, under a lock: on a
+		// Redis Cluster the first commands complete on several Lettuce event loops at once (one
+		// connection per node), which contend for that lock once; never again after.
+		builder.allowBlockingCallsInside(
+				"org.springframework.boot.micrometer.tracing.autoconfigure.prometheus.PrometheusExemplarsAutoConfiguration$LazyTracingSpanContext",
+				"currentSpan");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {
