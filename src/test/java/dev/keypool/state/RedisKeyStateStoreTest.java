@@ -311,6 +311,31 @@ class RedisKeyStateStoreTest {
 		await().atMost(Duration.ofSeconds(2)).until(() -> !b.get(POOL, "primary").disabled());
 	}
 
+	/**
+	 * A Sentinel promotes a replica that had not yet received the last writes (replication is
+	 * asynchronous): same epoch, an older version counter, the entry missing. The replica
+	 * that made the change gives it back instead of dropping it.
+	 */
+	@Test
+	void aPromotedReplicaThatMissedTheLastConfirmedChangeGetsItBack() {
+		RedisKeyStateStore a = replica("keypool:", Clock.systemUTC(), Duration.ofMillis(300));
+		a.disable(POOL, "primary", 401, Instant.now());
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("1"));
+		long written = Long.parseLong(redis.command("HGET keypool:{anthropic}:key:primary version"));
+
+		// the state as the promoted replica has it: the disable never arrived
+		redis.command("DEL keypool:{anthropic}:key:primary");
+		redis.command("SREM keypool:{anthropic}:keys keypool:{anthropic}:key:primary");
+		redis.command("SET keypool:{anthropic}:version " + (written - 1000));
+
+		await().atMost(Duration.ofSeconds(3))
+			.until(() -> "1".equals(redis.command("HGET keypool:{anthropic}:key:primary disabled")));
+		assertThat(a.get(POOL, "primary").disabled()).isTrue();
+		RedisKeyStateStore late = replica("keypool:");
+		assertThat(late.get(POOL, "primary").disabled()).isTrue();
+	}
+
 	@Test
 	void marksKeepWorkingLocallyWhileRedisIsUnreachableWithOneWarning() {
 		RedisKeyStateStore a = replica("keypool:");
