@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
@@ -43,6 +46,9 @@ public class RedisBudgetStore implements BudgetStore {
 
 	private final AtomicLong memberCounter = new AtomicLong();
 
+	/** Whether the last call reached Redis; false until the first one did. */
+	private volatile boolean connected;
+
 	public RedisBudgetStore(ReactiveStringRedisTemplate redis, String prefix, Duration timeout) {
 		this.redis = redis;
 		this.prefix = prefix + "budget:";
@@ -72,9 +78,32 @@ public class RedisBudgetStore implements BudgetStore {
 	}
 
 	private Mono<List<String>> run(RedisScript<List<String>> script, List<String> keys, List<String> args) {
-		return Mono.defer(() -> this.redis.execute(script, keys, args).collectList())
-			.timeout(this.timeout)
+		Mono<List<List<String>>> call = Mono.defer(() -> this.redis.execute(script, keys, args).collectList());
+		if (!this.connected) {
+			// until a call has gone through, getting the connection may open it, synchronously
+			// and under the connection factory's lock (a wrong password or an unreachable Redis
+			// keeps it that way): never on the request's event loop
+			call = call.subscribeOn(Schedulers.boundedElastic());
+		}
+		return call.timeout(this.timeout)
+			.doOnNext((answer) -> this.connected = true)
+			.doOnError((ex) -> this.connected = redisAnswered(ex))
 			.map(RedisBudgetStore::flatten);
+	}
+
+	/** Whether Redis answered with an error, as opposed to not answering (or not letting us in). */
+	private static boolean redisAnswered(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisConnectionException) {
+				return false;
+			}
+		}
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisCommandExecutionException) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private List<String> keys(String client) {

@@ -554,7 +554,16 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		while (cause.getCause() != null && cause.getCause() != cause) {
 			cause = cause.getCause();
 		}
-		return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+		String message = String.valueOf(cause.getMessage());
+		// Redis' own words name the problem, never the password it was given
+		String hint = "";
+		if (message.startsWith("WRONGPASS") || message.startsWith("NOAUTH")) {
+			hint = "; check spring.data.redis.username and spring.data.redis.password";
+		}
+		else if (message.startsWith("NOPERM")) {
+			hint = "; the Redis user needs the keys and channels under keypool.state.redis.prefix, EVAL and PUBLISH";
+		}
+		return cause.getClass().getSimpleName() + ": " + message + hint;
 	}
 
 	/** Whether Redis answered with an error, as opposed to not answering. */

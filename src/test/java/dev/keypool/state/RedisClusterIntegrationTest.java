@@ -51,11 +51,12 @@ class RedisClusterIntegrationTest {
 
 	@BeforeAll
 	static void startGateways() {
-		storeLogs.start();
-		((Logger) LoggerFactory.getLogger(RedisKeyStateStore.class)).addAppender(storeLogs);
 		Map<String, String> redis = Map.of("spring.data.redis.cluster.nodes", cluster.nodes());
 		gatewayA = RedisGateways.start(redis, properties(), upstream);
 		gatewayB = RedisGateways.start(redis, properties(), upstream);
+		// after the start: Spring Boot's logging set-up drops appenders added before
+		storeLogs.start();
+		((Logger) LoggerFactory.getLogger(RedisKeyStateStore.class)).addAppender(storeLogs);
 	}
 
 	@AfterAll

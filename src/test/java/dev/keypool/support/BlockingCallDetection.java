@@ -40,6 +40,10 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		builder.allowBlockingCallsInside(
 				"org.springframework.boot.micrometer.tracing.autoconfigure.prometheus.PrometheusExemplarsAutoConfiguration$LazyTracingSpanContext",
 				"currentSpan");
+		// Lettuce builds a JDK SSLContext for each TLS connection to Redis in the channel
+		// initializer, on its event loop; SSLContext.init seeds its SecureRandom from
+		// /dev/urandom, a file read that never waits for entropy.
+		builder.allowBlockingCallsInside("sun.security.ssl.SSLContextImpl", "engineInit");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {
