@@ -92,6 +92,9 @@ of the chart depends on (ports, probes, graceful shutdown) laid over it so they 
     "server" (dict "port" (int .Values.ports.management))
     "endpoint" (dict "health" (dict "probes" (dict "enabled" true)))) }}
 {{- $config := mustMergeOverwrite (deepCopy (.Values.config | default dict)) $managed }}
+{{- with (include "keypool-gateway.redisConfig" . | fromYaml) }}
+{{- $config = mustMergeOverwrite $config . }}
+{{- end }}
 {{- $exposure := dig "management" "endpoints" "web" "exposure" "include" "" $config }}
 {{- if not $exposure }}
 {{- $_ := mustMergeOverwrite $config (dict "management" (dict "endpoints" (dict "web" (dict "exposure" (dict "include" "health,info,prometheus,keypools,keypoolclients"))))) }}
@@ -100,10 +103,47 @@ of the chart depends on (ports, probes, graceful shutdown) laid over it so they 
 {{- end }}
 
 {{/*
+The spring.data.redis.* (and SSL bundle) settings `redis` selects, as YAML; empty without `redis.mode`.
+The password is a placeholder for the environment variable taken from `redis.password.existingSecret`.
+*/}}
+{{- define "keypool-gateway.redisConfig" -}}
+{{- $r := .Values.redis | default dict }}
+{{- if $r.mode }}
+{{- $redis := dict }}
+{{- if eq $r.mode "standalone" }}
+{{- $_ := set $redis "host" $r.host }}
+{{- $_ := set $redis "port" (int $r.port) }}
+{{- else if eq $r.mode "sentinel" }}
+{{- $_ := set $redis "sentinel" (dict "master" $r.sentinel.master "nodes" (join "," $r.sentinel.nodes)) }}
+{{- else if eq $r.mode "cluster" }}
+{{- $_ := set $redis "cluster" (dict "nodes" (join "," $r.cluster.nodes)) }}
+{{- end }}
+{{- with $r.username }}
+{{- $_ := set $redis "username" . }}
+{{- end }}
+{{- if $r.password.existingSecret }}
+{{- $_ := set $redis "password" "${KEYPOOL_REDIS_PASSWORD}" }}
+{{- end }}
+{{- $spring := dict "data" (dict "redis" $redis) }}
+{{- if $r.tls.enabled }}
+{{- $ssl := dict "enabled" true }}
+{{- if $r.tls.caSecret }}
+{{- $_ := set $ssl "bundle" "keypool-redis" }}
+{{- $_ := set $spring "ssl" (dict "bundle" (dict "pem" (dict "keypool-redis" (dict "truststore" (dict "certificate" (printf "file:/etc/keypool/redis-tls/%s" $r.tls.caKey)))))) }}
+{{- end }}
+{{- $_ := set $redis "ssl" $ssl }}
+{{- end }}
+{{- toYaml (dict "keypool" (dict "state" (dict "store" "redis")) "spring" $spring) }}
+{{- end }}
+{{- end }}
+
+{{/*
 The state store the configuration selects (memory unless set).
 */}}
 {{- define "keypool-gateway.stateStore" -}}
+{{- if (.Values.redis | default dict).mode }}redis{{ else }}
 {{- dig "keypool" "state" "store" "memory" (.Values.config | default dict) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -150,6 +190,9 @@ Placeholders with a default (${NAME:...}) and names set through extraEnv are exe
 {{- $provided := keys (.Values.secrets.env | default dict) }}
 {{- range .Values.extraEnv }}
 {{- $provided = append $provided .name }}
+{{- end }}
+{{- if ((.Values.redis | default dict).password | default dict).existingSecret }}
+{{- $provided = append $provided "KEYPOOL_REDIS_PASSWORD" }}
 {{- end }}
 {{- range regexFindAll "\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}" $config -1 }}
 {{- $name := trimSuffix "}" (trimPrefix "${" .) }}

@@ -1,9 +1,10 @@
--- Reads the state of every pool key under the prefix in one atomic step, for a replica's
--- (re)synchronisation. Hashes that expired are dropped from the index on the way.
+-- Reads the state of every key of one pool in one atomic step, for a replica's
+-- (re)synchronisation. Hashes that expired are dropped from the index on the way. All keys carry
+-- the pool as hash tag, so this runs on a Redis Cluster too.
 --
--- KEYS[1] set of all key hashes under the prefix   KEYS[2] version counter   KEYS[3] epoch marker
+-- KEYS[1] set of the pool's key hashes   KEYS[2] the pool's version counter   KEYS[3] the pool's epoch marker
 -- ARGV[1] epoch to create if this Redis has none
--- Returns {epoch, version, then for each key or model class of a key: pool, key id, disabled, until,
+-- Returns {epoch, version, version before this load, then for each key or model class of a key: pool, key id, disabled, until,
 -- status, at, scope, reason}, all strings. Hashes written before scopes existed are the key-wide scope '*'.
 -- Every change with a version up to the returned one is reflected in the result.
 
@@ -25,7 +26,7 @@ if not epoch then
   redis.call('SET', KEYS[3], epoch)
 end
 
-local result = { epoch, str(version) }
+local result = { epoch, str(version), str(last) }
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local f = redis.call('HMGET', name, 'pool', 'key', 'disabled', 'until', 'status', 'at', 'scope', 'reason')
   if f[1] and f[2] then

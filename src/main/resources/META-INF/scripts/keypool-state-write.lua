@@ -2,14 +2,15 @@
 -- every replica. Deadlines are computed from this server's clock (TIME), so all replicas share one clock.
 -- A hash without a 'scope' field (written before scopes existed) is the key-wide scope '*'.
 --
--- KEYS[1] the key's hash        KEYS[2] set of all key hashes under the prefix
--- KEYS[3] version counter       KEYS[4] epoch marker (lost with the data, so replicas notice)
+-- All keys carry the pool as hash tag ({pool}), so they share one slot of a Redis Cluster.
+-- KEYS[1] the key's hash        KEYS[2] set of the pool's key hashes
+-- KEYS[3] the pool's version counter   KEYS[4] the pool's epoch marker (lost with the data, so replicas notice)
 -- ARGV[1] cooldown | disable | reset
 -- ARGV[2] pool name             ARGV[3] key id            ARGV[4] upstream status ('' for reset)
 -- ARGV[5] cooldown length in ms from now (cooldown)
 -- ARGV[6] absolute deadline in ms since 1970, or 0 (re-publishing a deadline Redis computed before)
 -- ARGV[7] time of the failure in ms since 1970, or 0 for now
--- ARGV[8] change channel        ARGV[9] epoch to create if this Redis has none
+-- ARGV[8] change channel (PUBLISH reaches every node of a Cluster)   ARGV[9] epoch to create if this Redis has none
 -- ARGV[10] scope: '*' for the whole key, else a model class (cooldowns only)
 -- ARGV[11] reason of a cooldown: rate_limited | proactive
 -- KEYS[5] hash of the keys' last resets: field the key-wide hash's name, value the reset's version

@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 import org.springframework.core.io.ClassPathResource;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
@@ -20,8 +23,9 @@ import org.springframework.util.StreamUtils;
 /**
  * Budgets shared by every replica through Redis: one Lua script per check, one per charge,
  * timed by the Redis server's clock. Errors and timeouts reach the caller, which fails open
- * ({@link ClientBudgets}). Keys: {@code <prefix>budget:<client>:requests|tokens|day:<n>}, with
- * expiries, holding only client ids and counts.
+ * ({@link ClientBudgets}). Keys: {@code <prefix>budget:{<client>}:requests|tokens|day:<n>}, with
+ * expiries, holding only client ids and counts; the client is the hash tag, so each script's
+ * keys share one slot of a Redis Cluster.
  */
 public class RedisBudgetStore implements BudgetStore {
 
@@ -41,6 +45,9 @@ public class RedisBudgetStore implements BudgetStore {
 	private final String memberPrefix = UUID.randomUUID() + ":";
 
 	private final AtomicLong memberCounter = new AtomicLong();
+
+	/** Whether the last call reached Redis; false until the first one did. */
+	private volatile boolean connected;
 
 	public RedisBudgetStore(ReactiveStringRedisTemplate redis, String prefix, Duration timeout) {
 		this.redis = redis;
@@ -71,21 +78,49 @@ public class RedisBudgetStore implements BudgetStore {
 	}
 
 	private Mono<List<String>> run(RedisScript<List<String>> script, List<String> keys, List<String> args) {
-		return Mono.defer(() -> this.redis.execute(script, keys, args).collectList())
-			.timeout(this.timeout)
+		Mono<List<List<String>>> call = Mono.defer(() -> this.redis.execute(script, keys, args).collectList());
+		if (!this.connected) {
+			// until a call has gone through, getting the connection may open it, synchronously
+			// and under the connection factory's lock (a wrong password or an unreachable Redis
+			// keeps it that way): never on the request's event loop
+			call = call.subscribeOn(Schedulers.boundedElastic());
+		}
+		return call.timeout(this.timeout)
+			.doOnNext((answer) -> this.connected = true)
+			.doOnError((ex) -> this.connected = redisAnswered(ex))
 			.map(RedisBudgetStore::flatten);
 	}
 
+	/** Whether Redis answered with an error, as opposed to not answering (or not letting us in). */
+	private static boolean redisAnswered(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisConnectionException) {
+				return false;
+			}
+		}
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisCommandExecutionException) {
+				return true;
+			}
+		}
+		return false;
+	}
+
 	private List<String> keys(String client) {
-		return List.of(this.prefix + client + ":requests", tokensKey(client), dayKey(client));
+		return List.of(clientKey(client) + "requests", tokensKey(client), dayKey(client));
+	}
+
+	private String clientKey(String client) {
+		return this.prefix + "{" + client + "}:";
 	}
 
 	private String tokensKey(String client) {
-		return this.prefix + client + ":tokens";
+		return clientKey(client) + "tokens";
 	}
 
+	/** The scripts append the UTC day number: a key they do not declare, in the same slot. */
 	private String dayKey(String client) {
-		return this.prefix + client + ":day:";
+		return clientKey(client) + "day:";
 	}
 
 	private static List<String> flatten(List<List<String>> lists) {

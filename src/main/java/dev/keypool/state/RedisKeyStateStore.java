@@ -3,6 +3,7 @@ package dev.keypool.state;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Objects;
@@ -16,6 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import dev.keypool.pool.CooldownReason;
 import dev.keypool.pool.InMemoryKeyStateStore;
@@ -95,7 +97,13 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private final Clock clock;
 
-	private volatile String knownEpoch;
+	/** Per pool: the epoch marker last seen; another one means that pool's Redis lost its data. */
+	private final ConcurrentMap<String, String> knownEpochs = new ConcurrentHashMap<>();
+
+	/** Per pool: the highest version Redis confirmed to this replica. */
+	private final ConcurrentMap<String, Long> highestVersions = new ConcurrentHashMap<>();
+
+	private final Supplier<? extends Collection<String>> poolNames;
 
 	private final AtomicReference<Connectivity> connectivity = new AtomicReference<>(Connectivity.UNKNOWN);
 
@@ -111,8 +119,15 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 
 	private volatile CountDownLatch firstSync = new CountDownLatch(1);
 
+	/**
+	 * A store that loads the pools it is given on each sync (and any pool it has facts of).
+	 *
+	 * @param poolNames the configured pools, asked on each sync, so pools added by a reload are
+	 * loaded too: every pool's state lives in its own hash slot and is loaded on its own
+	 */
 	public RedisKeyStateStore(ReactiveRedisConnectionFactory connectionFactory, RedisStateSettings settings,
-			Clock clock) {
+			Clock clock, Supplier<? extends Collection<String>> poolNames) {
+		this.poolNames = Objects.requireNonNull(poolNames, "poolNames");
 		this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
 		this.settings = Objects.requireNonNull(settings, "settings");
 		this.clock = Objects.requireNonNull(clock, "clock");
@@ -287,7 +302,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		if (op.kind == PendingChange.Kind.RESET) {
 			forgetScopes(slot.pool(), slot.keyId(), result.version());
 		}
-		if (!result.epoch().equals(this.knownEpoch) || this.connectivity.get() == Connectivity.DOWN) {
+		sawVersion(slot.pool(), result.version());
+		if (!result.epoch().equals(this.knownEpochs.get(slot.pool())) || this.connectivity.get() == Connectivity.DOWN) {
 			requestSync();
 		}
 	}
@@ -327,7 +343,8 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		if (marked == null) {
 			forgetScopes(slot.pool(), slot.keyId(), version);
 		}
-		if (!Objects.equals(change.e(), this.knownEpoch)) {
+		sawVersion(slot.pool(), version);
+		if (!Objects.equals(change.e(), this.knownEpochs.get(slot.pool()))) {
 			requestSync();
 		}
 	}
@@ -378,29 +395,55 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		return Mono.defer(() -> {
 			this.lastSyncNanos = System.nanoTime();
-			return this.outageReplay.run().then(load()).flatMap((snapshot) -> {
-				if (snapshot.epoch().equals(this.knownEpoch)) {
-					return Mono.just(snapshot);
-				}
-				// a Redis we have not seen before, or one that lost its data: give it what we know
-				return republishLive().then(load()).doOnNext((reloaded) -> epochChanged(reloaded.epoch()));
-			});
-		}).doOnNext(this::apply).then(Mono.fromRunnable(this::markUp)).onErrorResume((ex) -> {
+			return this.outageReplay.run().thenMany(Flux.defer(() -> Flux.fromIterable(poolsToLoad())))
+				.concatMap(this::syncPool)
+				.then();
+		}).then(Mono.fromRunnable(this::markUp)).onErrorResume((ex) -> {
 			markDown(ex);
 			return Mono.empty();
 		}).then();
 	}
 
-	private void epochChanged(String epoch) {
-		if (this.knownEpoch != null) {
-			logger.info("Redis lost the shared key state; re-published this replica's live cooldowns and disabled keys");
+	/** The configured pools and every pool this replica holds facts of. */
+	private Set<String> poolsToLoad() {
+		Set<String> pools = new java.util.TreeSet<>(this.poolNames.get());
+		this.ledgers.keySet().forEach((slot) -> pools.add(slot.pool()));
+		return pools;
+	}
+
+	/** Loads one pool; gives back what this replica knows to a Redis that lost (some of) it. */
+	private Mono<Void> syncPool(String pool) {
+		return load(pool).flatMap((snapshot) -> {
+			boolean lostData = !snapshot.epoch().equals(this.knownEpochs.get(pool));
+			// a replica promoted before it had our last confirmed changes: same epoch, older counter
+			boolean lostChanges = !lostData && snapshot.before() < this.highestVersions.getOrDefault(pool, 0L);
+			if (!lostData && !lostChanges) {
+				return Mono.just(snapshot);
+			}
+			// a Redis we have not seen before, or one that lost data: give it what we know
+			return republishLive(pool).then(load(pool)).doOnNext((reloaded) -> epochChanged(pool, reloaded.epoch(),
+					lostChanges));
+		}).doOnNext(this::apply).then();
+	}
+
+	private void epochChanged(String pool, String epoch, boolean lostChanges) {
+		String before = this.knownEpochs.put(pool, epoch);
+		// what this Redis holds now is the baseline, even if its clock is behind the old master's
+		this.highestVersions.remove(pool);
+		if (before != null || lostChanges) {
+			logger.info("Redis lost the shared key state of pool '{}'; re-published this replica's live cooldowns "
+					+ "and disabled keys", pool);
 		}
-		this.knownEpoch = epoch;
+	}
+
+	private void sawVersion(String pool, long version) {
+		this.highestVersions.merge(pool, version, Math::max);
 	}
 
 	/** Writes every live cooldown and disabled key this replica knows to a Redis that lost them. */
-	private Mono<Void> republishLive() {
+	private Mono<Void> republishLive(String pool) {
 		return Flux.defer(() -> Flux.fromIterable(EpochRepublish.liveFacts(this.ledgers, this.clock.instant())))
+			.filter((fact) -> fact.slot().pool().equals(pool))
 			.concatMap(this::republish)
 			.then();
 	}
@@ -420,12 +463,16 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 			});
 	}
 
-	private Mono<Snapshot> load() {
-		return this.scripts.load();
+	private Mono<Snapshot> load(String pool) {
+		return this.scripts.load(pool);
 	}
 
-	/** Takes the loaded state for every key it is newer than; keys absent from Redis are available. */
+	/**
+	 * Takes the loaded state of one pool for every key it is newer than; keys of the pool
+	 * absent from Redis are available.
+	 */
 	private void apply(Snapshot snapshot) {
+		sawVersion(snapshot.pool(), snapshot.version());
 		Set<Slot> present = new HashSet<>();
 		for (Map.Entry<Slot, KeyState> loaded : snapshot.states().entrySet()) {
 			Slot slot = loaded.getKey();
@@ -439,7 +486,7 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		}
 		for (Map.Entry<Slot, SlotLedger> known : this.ledgers.entrySet()) {
 			Slot slot = known.getKey();
-			if (present.contains(slot)) {
+			if (present.contains(slot) || !slot.pool().equals(snapshot.pool())) {
 				continue;
 			}
 			SlotLedger ledger = known.getValue();
@@ -508,7 +555,16 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		while (cause.getCause() != null && cause.getCause() != cause) {
 			cause = cause.getCause();
 		}
-		return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+		String message = String.valueOf(cause.getMessage());
+		// Redis' own words name the problem, never the password it was given
+		String hint = "";
+		if (message.startsWith("WRONGPASS") || message.startsWith("NOAUTH")) {
+			hint = "; check spring.data.redis.username and spring.data.redis.password";
+		}
+		else if (message.startsWith("NOPERM")) {
+			hint = "; the Redis user needs the keys and channels under keypool.state.redis.prefix, EVAL and PUBLISH";
+		}
+		return cause.getClass().getSimpleName() + ": " + message + hint;
 	}
 
 	/** Whether Redis answered with an error, as opposed to not answering. */

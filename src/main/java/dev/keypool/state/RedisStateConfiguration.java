@@ -2,6 +2,12 @@ package dev.keypool.state;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
+
+import dev.keypool.pool.KeyPool;
+import dev.keypool.pool.KeyPools;
+import io.lettuce.core.ClientOptions;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
@@ -10,6 +16,7 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.data.redis.autoconfigure.LettuceClientConfigurationBuilderCustomizer;
+import org.springframework.boot.data.redis.autoconfigure.LettuceClientOptionsBuilderCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.connection.ReactiveRedisConnectionFactory;
@@ -29,11 +36,29 @@ public class RedisStateConfiguration {
 	 */
 	@Bean
 	RedisKeyStateStore redisKeyStateStore(ReactiveRedisConnectionFactory connectionFactory,
-			ObjectProvider<Clock> clock, @Value("${keypool.state.redis.prefix:keypool:}") String prefix,
+			ObjectProvider<Clock> clock, ObjectProvider<KeyPools> pools,
+			@Value("${keypool.state.redis.prefix:keypool:}") String prefix,
 			@Value("${keypool.state.redis.resync-interval:30s}") Duration resyncInterval,
 			@Value("${spring.data.redis.timeout:2s}") Duration timeout) {
+		// asked on each sync, so pools a reload adds are loaded; the pools need the store first
+		Supplier<List<String>> poolNames = () -> {
+			KeyPools current = pools.getIfAvailable();
+			return (current != null) ? current.all().stream().map(KeyPool::name).toList() : List.of();
+		};
 		return new RedisKeyStateStore(connectionFactory, new RedisStateSettings(prefix, resyncInterval, timeout),
-				clock.getIfAvailable(Clock::systemUTC));
+				clock.getIfAvailable(Clock::systemUTC), poolNames);
+	}
+
+	/**
+	 * While Lettuce is reconnecting (a Sentinel failover, a Cluster node lost), commands are
+	 * refused at once instead of queued until the command timeout: the state store and the
+	 * client budgets fail open without making the request wait for the timeout. Topology
+	 * refresh for a Cluster is Spring Boot's {@code spring.data.redis.lettuce.cluster.refresh.*}
+	 * (on by default in application.yaml).
+	 */
+	@Bean
+	LettuceClientOptionsBuilderCustomizer keypoolRedisRejectWhileDisconnected() {
+		return (options) -> options.disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS);
 	}
 
 	/** Lets Lettuce close, on shutdown, a connection that was still being opened. */

@@ -26,7 +26,7 @@ import org.springframework.util.StreamUtils;
 /**
  * The two Lua scripts of the Redis store and how their arguments and answers read: the write
  * script applies one change to one (key, scope) and announces it, the load script reads the
- * whole state in one step. Redis key names live here too. Only pool names, key ids, model
+ * whole state of one pool in one step. Redis key names live here too. Only pool names, key ids, model
  * classes and facts are written; never a secret.
  */
 final class RedisStateScripts {
@@ -86,8 +86,9 @@ final class RedisStateScripts {
 
 	private Mono<Result> write(Slot slot, String op, String status, String cooldownMs, String untilMs, String atMs,
 			String reason, long knownAt) {
-		List<String> keys = List.of(this.names.entry(slot), this.names.index(), this.names.version(),
-				this.names.epoch(), this.names.resets());
+		String pool = slot.pool();
+		List<String> keys = List.of(this.names.entry(slot), this.names.index(pool), this.names.version(pool),
+				this.names.epoch(pool), this.names.resets(pool));
 		List<String> args = List.of(op, slot.pool(), slot.keyId(), status, cooldownMs, untilMs, atMs,
 				this.names.channel(), newEpoch(), slot.scope(), reason, Long.toString(knownAt),
 				this.names.entry(new Slot(slot.pool(), slot.keyId(), ModelClasses.KEY_WIDE)));
@@ -96,12 +97,12 @@ final class RedisStateScripts {
 			.map((lists) -> Result.parse(flatten(lists)));
 	}
 
-	/** Runs the load script: every (key, scope) under the prefix as of one version. */
-	Mono<Snapshot> load() {
-		List<String> keys = List.of(this.names.index(), this.names.version(), this.names.epoch());
+	/** Runs the load script: every (key, scope) of one pool as of one version. */
+	Mono<Snapshot> load(String pool) {
+		List<String> keys = List.of(this.names.index(pool), this.names.version(pool), this.names.epoch(pool));
 		return Mono.defer(() -> this.redis.execute(LOAD_SCRIPT, keys, List.of(newEpoch())).collectList())
 			.timeout(this.timeout)
-			.map((lists) -> Snapshot.parse(flatten(lists)));
+			.map((lists) -> Snapshot.parse(pool, flatten(lists)));
 	}
 
 	/**
@@ -135,32 +136,42 @@ final class RedisStateScripts {
 		return (scope == null || scope.isEmpty()) ? ModelClasses.KEY_WIDE : scope;
 	}
 
-	/** Redis key names, all under the prefix. */
+	/**
+	 * Redis key names, all under the prefix. Every key of a pool carries the pool as its hash
+	 * tag ({@code <prefix>{<pool>}:...}), so each script touches one hash slot and runs on a
+	 * Redis Cluster; each pool has its own index, version counter and epoch marker for that
+	 * reason. The change channel is one for all pools: in a Cluster a PUBLISH reaches the
+	 * subscribers on every node.
+	 */
 	record Names(String prefix) {
 
-		/** Key-wide entries keep the name they always had; a class scope has its own hash. */
+		/** {@code <prefix>{<pool>}:}: everything of one pool lives in the tag's slot. */
+		String pool(String pool) {
+			return this.prefix + "{" + pool + "}:";
+		}
+
 		String entry(Slot slot) {
 			if (slot.isKeyWide()) {
-				return this.prefix + "key:" + slot.pool() + ":" + slot.keyId();
+				return pool(slot.pool()) + "key:" + slot.keyId();
 			}
-			return this.prefix + "scope:" + slot.pool() + ":" + slot.keyId() + ":" + slot.scope();
+			return pool(slot.pool()) + "scope:" + slot.keyId() + ":" + slot.scope();
 		}
 
-		String index() {
-			return this.prefix + "keys";
+		String index(String pool) {
+			return pool(pool) + "keys";
 		}
 
-		String version() {
-			return this.prefix + "version";
+		String version(String pool) {
+			return pool(pool) + "version";
 		}
 
-		String epoch() {
-			return this.prefix + "epoch";
+		String epoch(String pool) {
+			return pool(pool) + "epoch";
 		}
 
-		/** When each key was last reset, so a replica back from an outage does not undo it. */
-		String resets() {
-			return this.prefix + "resets";
+		/** When each key of the pool was last reset, so a replica back from an outage does not undo it. */
+		String resets(String pool) {
+			return pool(pool) + "resets";
 		}
 
 		String channel() {
@@ -188,17 +199,24 @@ final class RedisStateScripts {
 
 	}
 
-	/** The whole state under the prefix as of one version. */
-	record Snapshot(String epoch, long version, Map<Slot, KeyState> states) {
+	/**
+	 * The whole state of one pool as of one version.
+	 *
+	 * @param before the pool's version counter before this load: lower than a version this
+	 * replica saw means the Redis lacks changes it confirmed (a replica promoted before they
+	 * reached it)
+	 */
+	record Snapshot(String pool, String epoch, long version, long before, Map<Slot, KeyState> states) {
 
-		static Snapshot parse(List<String> fields) {
+		static Snapshot parse(String pool, List<String> fields) {
 			Map<Slot, KeyState> states = new HashMap<>();
-			for (int i = 2; i + 7 < fields.size(); i += 8) {
+			for (int i = 3; i + 7 < fields.size(); i += 8) {
 				states.put(new Slot(fields.get(i), fields.get(i + 1), scopeOf(fields.get(i + 6))),
 						parseState(fields.get(i + 2), fields.get(i + 3), fields.get(i + 4), fields.get(i + 5),
 								fields.get(i + 7)));
 			}
-			return new Snapshot(fields.get(0), Long.parseLong(fields.get(1)), states);
+			return new Snapshot(pool, fields.get(0), Long.parseLong(fields.get(1)), Long.parseLong(fields.get(2)),
+					states);
 		}
 
 	}

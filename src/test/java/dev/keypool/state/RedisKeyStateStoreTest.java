@@ -149,7 +149,7 @@ class RedisKeyStateStoreTest {
 		assertThat(b.get(POOL, "primary", "opus").cooldownReason()).isEqualTo(CooldownReason.PROACTIVE);
 		assertThat(b.get(POOL, "primary", "haiku")).isEqualTo(KeyState.FRESH);
 		assertThat(b.get(POOL, "primary")).as("key-wide untouched").isEqualTo(KeyState.FRESH);
-		assertThat(redis.command("EXISTS keypool:scope:anthropic:primary:opus")).isEqualTo("1");
+		assertThat(redis.command("EXISTS keypool:{anthropic}:scope:primary:opus")).isEqualTo("1");
 	}
 
 	@Test
@@ -183,15 +183,15 @@ class RedisKeyStateStoreTest {
 			.until(() -> b.get(POOL, "primary", "opus").isAvailableAt(Instant.now())
 					&& b.get(POOL, "primary", "haiku").isAvailableAt(Instant.now()));
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> redis.command("EXISTS keypool:scope:anthropic:primary:opus").equals("0"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:scope:primary:opus").equals("0"));
 	}
 
 	@Test
 	void entriesWrittenBeforeScopesExistedAreReadAsKeyWide() {
 		long until = Instant.now().plusSeconds(300).toEpochMilli();
-		redis.command("HSET keypool:key:anthropic:legacy pool anthropic key legacy disabled 0 until " + until
+		redis.command("HSET keypool:{anthropic}:key:legacy pool anthropic key legacy disabled 0 until " + until
 				+ " status 429 at " + Instant.now().toEpochMilli() + " version 1");
-		redis.command("SADD keypool:keys keypool:key:anthropic:legacy");
+		redis.command("SADD keypool:{anthropic}:keys keypool:{anthropic}:key:legacy");
 
 		RedisKeyStateStore b = replica("keypool:");
 
@@ -211,7 +211,7 @@ class RedisKeyStateStoreTest {
 
 		await().atMost(Duration.ofSeconds(1)).until(() -> b.get(POOL, "primary").disabled());
 		assertThat(b.get(POOL, "primary").statusAt(now.plus(Duration.ofDays(365)))).isEqualTo(KeyStatus.DISABLED);
-		assertThat(redis.command("PTTL keypool:key:anthropic:primary")).as("no expiry while disabled").isEqualTo("-1");
+		assertThat(redis.command("PTTL keypool:{anthropic}:key:primary")).as("no expiry while disabled").isEqualTo("-1");
 	}
 
 	@Test
@@ -227,7 +227,7 @@ class RedisKeyStateStoreTest {
 
 		await().atMost(Duration.ofSeconds(1)).until(() -> b.get(POOL, "primary").isAvailableAt(Instant.now()));
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:primary").equals("0"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("0"));
 	}
 
 	@Test
@@ -276,11 +276,11 @@ class RedisKeyStateStoreTest {
 		a.coolDown(POOL, "primary", now.plusMillis(400), 429, now);
 
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:primary").equals("1"));
-		long ttl = Long.parseLong(redis.command("PTTL keypool:key:anthropic:primary"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("1"));
+		long ttl = Long.parseLong(redis.command("PTTL keypool:{anthropic}:key:primary"));
 		assertThat(ttl).isBetween(1L, 400L);
 		await().atMost(Duration.ofSeconds(2))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:primary").equals("0"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("0"));
 	}
 
 	@Test
@@ -290,7 +290,7 @@ class RedisKeyStateStoreTest {
 		a.disable(POOL, "primary", 401, now);
 		a.coolDown(POOL, "fallback", now.plusSeconds(60), 429, now);
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:fallback").equals("1"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:fallback").equals("1"));
 
 		RedisKeyStateStore late = replica("keypool:");
 
@@ -306,9 +306,34 @@ class RedisKeyStateStoreTest {
 		await().atMost(Duration.ofSeconds(1)).until(() -> b.get(POOL, "primary").disabled());
 
 		// a reset whose message B never got
-		redis.command("DEL keypool:key:anthropic:primary");
+		redis.command("DEL keypool:{anthropic}:key:primary");
 
 		await().atMost(Duration.ofSeconds(2)).until(() -> !b.get(POOL, "primary").disabled());
+	}
+
+	/**
+	 * A Sentinel promotes a replica that had not yet received the last writes (replication is
+	 * asynchronous): same epoch, an older version counter, the entry missing. The replica
+	 * that made the change gives it back instead of dropping it.
+	 */
+	@Test
+	void aPromotedReplicaThatMissedTheLastConfirmedChangeGetsItBack() {
+		RedisKeyStateStore a = replica("keypool:", Clock.systemUTC(), Duration.ofMillis(300));
+		a.disable(POOL, "primary", 401, Instant.now());
+		await().atMost(Duration.ofSeconds(1))
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("1"));
+		long written = Long.parseLong(redis.command("HGET keypool:{anthropic}:key:primary version"));
+
+		// the state as the promoted replica has it: the disable never arrived
+		redis.command("DEL keypool:{anthropic}:key:primary");
+		redis.command("SREM keypool:{anthropic}:keys keypool:{anthropic}:key:primary");
+		redis.command("SET keypool:{anthropic}:version " + (written - 1000));
+
+		await().atMost(Duration.ofSeconds(3))
+			.until(() -> "1".equals(redis.command("HGET keypool:{anthropic}:key:primary disabled")));
+		assertThat(a.get(POOL, "primary").disabled()).isTrue();
+		RedisKeyStateStore late = replica("keypool:");
+		assertThat(late.get(POOL, "primary").disabled()).isTrue();
 	}
 
 	@Test
@@ -335,7 +360,7 @@ class RedisKeyStateStoreTest {
 		await().atMost(Duration.ofSeconds(3)).until(() -> a.health().connected());
 		assertThat(warnings()).hasSize(1);
 		await().atMost(Duration.ofSeconds(1))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:other-7").equals("1"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:other-7").equals("1"));
 	}
 
 	@Test
@@ -362,7 +387,7 @@ class RedisKeyStateStoreTest {
 		await().atMost(Duration.ofSeconds(3)).until(() -> a.health().connected());
 		await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
 			for (int i = 0; i < 10; i++) {
-				assertThat(redis.command("EXISTS keypool:key:anthropic:key-" + i)).as("key-%d in Redis", i)
+				assertThat(redis.command("EXISTS keypool:{anthropic}:key:key-" + i)).as("key-%d in Redis", i)
 					.isEqualTo("1");
 			}
 		});
@@ -410,8 +435,8 @@ class RedisKeyStateStoreTest {
 		redis.start();
 
 		await().atMost(Duration.ofSeconds(5))
-			.until(() -> redis.command("EXISTS keypool:key:anthropic:primary").equals("1")
-					&& redis.command("EXISTS keypool:key:anthropic:fallback").equals("1"));
+			.until(() -> redis.command("EXISTS keypool:{anthropic}:key:primary").equals("1")
+					&& redis.command("EXISTS keypool:{anthropic}:key:fallback").equals("1"));
 		assertThat(Instant.ofEpochMilli(redisUntil("keypool:"))).as("same deadline, not a new one").isEqualTo(deadline);
 		RedisKeyStateStore late = replica("keypool:");
 		assertThat(late.get(POOL, "primary").cooldownUntil()).isEqualTo(deadline);
@@ -563,7 +588,7 @@ class RedisKeyStateStoreTest {
 		connections.afterPropertiesSet();
 		connections.start();
 		RedisKeyStateStore store = new RedisKeyStateStore(connections,
-				new RedisStateSettings(prefix, resyncInterval, TIMEOUT), clock);
+				new RedisStateSettings(prefix, resyncInterval, TIMEOUT), clock, () -> List.of(POOL));
 		store.start();
 		this.cleanup.add(() -> {
 			store.stop();
@@ -589,7 +614,7 @@ class RedisKeyStateStoreTest {
 
 	/** The deadline Redis holds for anthropic/primary, 0 if none. */
 	private static long redisUntil(String prefix) {
-		String until = redis.command("HGET " + prefix + "key:anthropic:primary until");
+		String until = redis.command("HGET " + prefix + "{anthropic}:key:primary until");
 		return (until != null) ? Long.parseLong(until) : 0;
 	}
 

@@ -43,6 +43,16 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		builder.allowBlockingCallsInside("software.amazon.awssdk.checksums.internal.DigestAlgorithm", "getDigest");
 		builder.allowBlockingCallsInside(
 				"software.amazon.awssdk.checksums.internal.DigestAlgorithm$CloseableMessageDigest", "close");
+		// Spring Boot's Prometheus exemplars look the Tracer up once, lazily, under a lock: on a
+		// Redis Cluster the first commands complete on several Lettuce event loops at once (one
+		// connection per node), which contend for that lock once; never again after.
+		builder.allowBlockingCallsInside(
+				"org.springframework.boot.micrometer.tracing.autoconfigure.prometheus.PrometheusExemplarsAutoConfiguration$LazyTracingSpanContext",
+				"currentSpan");
+		// Lettuce builds a JDK SSLContext for each TLS connection to Redis in the channel
+		// initializer, on its event loop; SSLContext.init seeds its SecureRandom from
+		// /dev/urandom, a file read that never waits for entropy.
+		builder.allowBlockingCallsInside("sun.security.ssl.SSLContextImpl", "engineInit");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {

@@ -129,7 +129,7 @@ class TwoReplicasReloadWithRedisIntegrationTest {
 		upstream.revoke(K1);
 		KeyPool pool = replicaA.pool();
 		pool.disable(pool.key("k1").orElseThrow(), 401);
-		String entry = "keypool:key:test:" + pool.stateId(pool.key("k1").orElseThrow());
+		String entry = "keypool:{test}:key:" + pool.stateId(pool.key("k1").orElseThrow());
 		await().atMost(Duration.ofSeconds(2)).until(() -> "1".equals(redis.command("EXISTS " + entry)));
 
 		ReloadingGateway.write(file, config(K0, false));
