@@ -18,8 +18,9 @@ import org.springframework.data.redis.core.script.RedisScript;
 import org.springframework.util.StreamUtils;
 
 /**
- * Budgets shared by every replica through Redis: one Lua script per check, one per charge,
- * timed by the Redis server's clock. Errors and timeouts reach the caller, which fails open
+ * Budgets shared by every replica through Redis: one Lua script per check (which also holds the
+ * request's token reservation, as a field of the tokens hash), one per settlement, timed by the
+ * Redis server's clock. Errors and timeouts reach the caller, which fails open
  * ({@link ClientBudgets}). Keys: {@code <prefix>budget:<client>:requests|tokens|day:<n>}, with
  * expiries, holding only client ids and counts.
  */
@@ -49,18 +50,21 @@ public class RedisBudgetStore implements BudgetStore {
 	}
 
 	@Override
-	public Mono<BudgetDecision> check(String client, ClientLimits limits) {
+	public Mono<BudgetDecision> check(String client, ClientLimits limits, long reserve) {
 		List<String> args = List.of(Long.toString(ClientLimits.orZero(limits.requestsPerMinute())),
 				Long.toString(ClientLimits.orZero(limits.tokensPerMinute())),
 				Long.toString(ClientLimits.orZero(limits.tokensPerDay())),
-				this.memberPrefix + this.memberCounter.incrementAndGet());
-		return run(CHECK, keys(client), args).map((answer) -> answer.get(0).equals("1") ? BudgetDecision.ALLOWED
+				this.memberPrefix + this.memberCounter.incrementAndGet(), Long.toString(Math.max(0, reserve)),
+				Long.toString(RESERVATION_TTL_MS));
+		return run(CHECK, keys(client), args).map((answer) -> answer.get(0).equals("1")
+				? BudgetDecision.allowed((answer.size() > 1) ? answer.get(1) : null)
 				: BudgetDecision.refused(answer.get(1), Long.parseLong(answer.get(2))));
 	}
 
 	@Override
-	public Mono<Void> charge(String client, long tokens) {
-		return run(CHARGE, List.of(tokensKey(client), dayKey(client)), List.of(Long.toString(tokens))).then();
+	public Mono<Void> settle(String client, String reservation, long tokens) {
+		return run(CHARGE, List.of(tokensKey(client), dayKey(client)),
+				List.of(Long.toString(Math.max(0, tokens)), (reservation != null) ? reservation : "")).then();
 	}
 
 	@Override

@@ -246,9 +246,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordRequest(CallerMode.POOLED, caller.clientId());
-		return this.budgets.admit(caller.clientId())
-			.flatMap((decision) -> decision.allowed() ? pooled(exchange, chain, binding)
-					: refuse(exchange, overBudget(exchange, binding, decision)));
+		return pooled(exchange, chain, binding, caller.clientId());
 	}
 
 	/** A client over its budget: nothing goes upstream; it may retry when its window frees. */
@@ -332,7 +330,14 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return false;
 	}
 
-	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+	/**
+	 * A pooled request: its body is cached, then its client's budget checked with what it may
+	 * use reserved ({@code max_tokens} plus an input estimate, read from the body), then the
+	 * walk. The reservation is settled when the response's usage is counted, or given back
+	 * when the request ends without one.
+	 */
+	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			String client) {
 		HttpHeaders requestHeaders = exchange.getRequest().getHeaders();
 		long declaredLength = requestHeaders.getContentLength();
 		if (declaredLength < 0 && !requestHeaders.containsHeader(HttpHeaders.TRANSFER_ENCODING)) {
@@ -344,9 +349,15 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
-				Attempts attempts = new Attempts(binding, body, binding.pool().walker());
-				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
+				long maxTokens = RequestFields.parse(body).maxTokens();
+				UsageAccounting.maxTokens(exchange, maxTokens);
+				return this.budgets.admit(exchange, client, ClientBudgets.reservationFor(maxTokens, body.size()))
+					.flatMap((decision) -> decision.allowed()
+							? attempt(exchange, chain, new Attempts(binding, body, binding.pool().walker()))
+							: overBudget(exchange, binding, decision))
+					.doFinally((signal) -> body.release());
 			})
+			.doFinally((signal) -> this.budgets.release(exchange))
 			.onErrorResume(CachedBody.RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding))
 			.onErrorResume(CachedBody.OverBudget.class,
 					(ex) -> ex.beforeReading() ? refuse(exchange, overloaded(exchange, binding))
