@@ -62,15 +62,16 @@ final class ResponseRelay {
 				response.getHeaders().getFirst(KeyFailoverGatewayFilterFactory.KEY_HEADER));
 		Mono<Void> write;
 		if (isEventStream(response)) {
-			write = writeAligned(response, received, new EventAligner(MAX_PENDING_EVENT_BYTES), connection, dialect,
+			write = writeAligned(exchange, received, new EventAligner(MAX_PENDING_EVENT_BYTES), connection, dialect,
 					streamIdleTimeout);
 		}
 		else if (isAmazonEventStream(response)) {
-			write = writeAligned(response, received, new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES),
+			write = writeAligned(exchange, received, new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES),
 					connection, dialect, streamIdleTimeout);
 		}
 		else {
-			write = response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory())));
+			write = response.writeWith(received.map((buf) -> wrap(buf, response.bufferFactory()))
+				.doOnCancel(() -> UsageAccounting.callerLeft(exchange)));
 		}
 		return write.doFinally((signal) -> {
 			if (signal != SignalType.ON_COMPLETE) {
@@ -84,8 +85,9 @@ final class ResponseRelay {
 	 * A stream that breaks, ends inside a frame, or sends nothing for {@code idleTimeout} ends
 	 * with the provider's error frame instead of a cut connection.
 	 */
-	private static Mono<Void> writeAligned(ServerHttpResponse response, Flux<ByteBuf> received,
+	private static Mono<Void> writeAligned(ServerWebExchange exchange, Flux<ByteBuf> received,
 			StreamAligner aligner, Connection connection, ProviderDialect dialect, Duration idleTimeout) {
+		ServerHttpResponse response = exchange.getResponse();
 		DataBufferFactory factory = response.bufferFactory();
 		Flux<ByteBuf> frames = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
 			ByteBuf complete = aligner.next(chunk);
@@ -104,7 +106,9 @@ final class ResponseRelay {
 					+ "); ending it with an error frame", ex);
 			connection.dispose();
 			return errorFrame(aligner, dialect, message);
-		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
+			// only the writer cancels what it writes: the caller went away (the server then completes quietly)
+			.doOnCancel(() -> UsageAccounting.callerLeft(exchange));
 		return response.writeAndFlushWith(frames.map((buf) -> Mono.just(wrap(buf, factory))));
 	}
 

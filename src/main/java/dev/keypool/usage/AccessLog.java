@@ -83,7 +83,7 @@ public class AccessLog implements GlobalFilter, Ordered {
 		if (session != null && !session.isBlank()) {
 			line.add("session", safe(session));
 		}
-		if (signal == SignalType.CANCEL) {
+		if (signal == SignalType.CANCEL || request.callerLeft) {
 			line.add("cancelled", "true");
 		}
 		line.log();

@@ -83,6 +83,17 @@ public class UsageAccounting {
 	}
 
 	/**
+	 * The caller went away while its response was being written: Reactor Netty then completes
+	 * the exchange as if it had ended, so the access log learns it here.
+	 */
+	public static void callerLeft(ServerWebExchange exchange) {
+		RequestUsage request = exchange.getAttribute(RequestUsage.ATTRIBUTE);
+		if (request != null) {
+			request.callerLeft = true;
+		}
+	}
+
+	/**
 	 * The relayed response body, unchanged, with its usage counted when it ends (complete,
 	 * error or cancel alike; a cut stream counts what arrived). Buffers are only read, never
 	 * retained or released here.
@@ -208,6 +219,9 @@ public class UsageAccounting {
 		final boolean ownKey;
 
 		volatile String modelClass = ModelClasses.KEY_WIDE;
+
+		/** The caller went away before its response was written whole. */
+		volatile boolean callerLeft;
 
 		/** The request body's top-level {@code max_tokens}, negative when absent or not read. */
 		volatile long maxTokens = -1;
