@@ -6,12 +6,20 @@
 -- KEYS[2] tokens per second (hash: field <second> = tokens charged in it, and one field
 --         r:<expiry ms>:<member> = tokens reserved per request in flight)
 -- KEYS[3] day counter prefix (the UTC day number is appended)
+-- KEYS[4] the replicas that wrote back their charges to this Redis (set)
 -- ARGV[1] requests per minute (0: none)   ARGV[2] tokens per minute (0: none)
 -- ARGV[3] tokens per day (0: none)        ARGV[4] unique member for this request
 -- ARGV[5] tokens to reserve               ARGV[6] how long a reservation is held at most (ms)
+-- ARGV[7] this replica's id
 -- A token limit admits the request when charged + reserved + the reservation (at least 1, at
 -- most the limit) stays within it.
--- Returns {'1'} or {'1', reservation field} when allowed, else {'0', limit, retry-after in ms}.
+-- Returns {'1'} or {'1', reservation field} when allowed, else {'0', limit, retry-after in ms};
+-- {'seed'}, having done nothing, when this Redis does not know the replica (it lost its data,
+-- or never saw it): the replica writes back its own charges (keypool-budget-seed.lua) first.
+
+if redis.call('SISMEMBER', KEYS[4], ARGV[7]) == 0 then
+  return {'seed'}
+end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
