@@ -11,7 +11,8 @@ local requests = redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', now 
 local buckets = redis.call('HGETALL', KEYS[2])
 local minute = 0
 for i = 1, #buckets, 2 do
-  if tonumber(buckets[i]) > second - 60 then
+  local s = tonumber(buckets[i])
+  if s ~= nil and s > second - 60 then
     minute = minute + tonumber(buckets[i + 1])
   end
 end

@@ -9,10 +9,12 @@ import java.time.Duration;
  * @param limit the limit it is over ({@code requests_per_minute}, {@code tokens_per_minute},
  * {@code tokens_per_day}), or {@code null}
  * @param retryAfter how long until the limit's window frees, or {@code null}
+ * @param reservation the store's name of the tokens an allowed request holds until it is
+ * settled, or {@code null} when it holds none
  */
-public record BudgetDecision(boolean allowed, String limit, Duration retryAfter) {
+public record BudgetDecision(boolean allowed, String limit, Duration retryAfter, String reservation) {
 
-	public static final BudgetDecision ALLOWED = new BudgetDecision(true, null, null);
+	public static final BudgetDecision ALLOWED = new BudgetDecision(true, null, null, null);
 
 	public static final String REQUESTS_PER_MINUTE = "requests_per_minute";
 
@@ -21,7 +23,11 @@ public record BudgetDecision(boolean allowed, String limit, Duration retryAfter)
 	public static final String TOKENS_PER_DAY = "tokens_per_day";
 
 	static BudgetDecision refused(String limit, long retryAfterMillis) {
-		return new BudgetDecision(false, limit, Duration.ofMillis(Math.max(0, retryAfterMillis)));
+		return new BudgetDecision(false, limit, Duration.ofMillis(Math.max(0, retryAfterMillis)), null);
+	}
+
+	static BudgetDecision allowed(String reservation) {
+		return (reservation != null) ? new BudgetDecision(true, null, null, reservation) : ALLOWED;
 	}
 
 	/**

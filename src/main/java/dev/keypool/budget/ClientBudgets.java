@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.micrometer.core.instrument.Counter;
@@ -21,9 +22,16 @@ import reactor.core.publisher.Mono;
 import dev.keypool.usage.CountedUsage;
 import dev.keypool.usage.UsageListener;
 
+import org.springframework.web.server.ServerWebExchange;
+
 /**
  * Per-client budgets: checked before a client's request goes upstream, charged with the
  * response's tokens (input + output + cache_creation) when it ends.
+ * <p>
+ * Token limits hold under concurrency: an admitted request reserves what it may use
+ * ({@code max_tokens} plus an estimate of its input, see {@link #reservationFor}) until its
+ * response ends; then the reservation is released and the tokens the response reported are
+ * charged (settled). A request whose reservation does not fit is refused like one over its limit.
  * <p>
  * Only configured clients with at least one limit are counted; anonymous and BYOK callers
  * have no budget. The store may be shared (Redis): when it fails or is slow, requests are
@@ -109,11 +117,19 @@ public class ClientBudgets implements UsageListener {
 	 * rejections metric. Clients without limits are allowed without touching the store.
 	 */
 	public Mono<BudgetDecision> admit(String client) {
+		return admit(client, 0);
+	}
+
+	/**
+	 * Whether the client's request may go upstream with {@code reserve} tokens held for it; a
+	 * refused request is counted in the rejections metric.
+	 */
+	public Mono<BudgetDecision> admit(String client, long reserve) {
 		ClientLimits clientLimits = this.limits.getOrDefault(client, ClientLimits.NONE);
 		if (!clientLimits.any() || storeSkipped()) {
 			return Mono.just(BudgetDecision.ALLOWED);
 		}
-		return this.store.check(client, clientLimits).onErrorResume((ex) -> {
+		return this.store.check(client, clientLimits, reserve).onErrorResume((ex) -> {
 			warnFailOpen("check", ex);
 			return Mono.just(BudgetDecision.ALLOWED);
 		}).doOnNext((decision) -> {
@@ -126,15 +142,63 @@ public class ClientBudgets implements UsageListener {
 		});
 	}
 
+	/**
+	 * What a request reserves: {@code max_tokens} (output never exceeds it) plus one token per
+	 * four bytes of its body, the usual size of a token of English text, which the JSON around
+	 * the prompt pads; {@code max_tokens} alone for an empty body.
+	 *
+	 * @param maxTokens the body's top-level {@code max_tokens}, negative when absent
+	 * @param bodyBytes the body's size
+	 */
+	public static long reservationFor(long maxTokens, long bodyBytes) {
+		return Math.max(0, maxTokens) + (Math.max(0, bodyBytes) + 3) / 4;
+	}
+
+	/**
+	 * {@link #admit(String, long)} for a request on {@code exchange}: an allowed request's
+	 * reservation stays on the exchange until its usage is counted or {@link #release} is called.
+	 */
+	public Mono<BudgetDecision> admit(ServerWebExchange exchange, String client, long reserve) {
+		return admit(client, reserve).doOnNext((decision) -> {
+			if (decision.allowed() && decision.reservation() != null) {
+				exchange.getAttributes().put(Reservation.ATTRIBUTE, new Reservation(client, decision.reservation()));
+			}
+		});
+	}
+
+	/**
+	 * Gives back the reservation of a request that ended without a counted usage (an error,
+	 * a failure before any response); nothing once its usage was counted. Safe to call twice.
+	 */
+	public void release(ServerWebExchange exchange) {
+		Reservation reservation = exchange.getAttribute(Reservation.ATTRIBUTE);
+		if (reservation != null && reservation.take()) {
+			settle(reservation.client, reservation.name, 0);
+		}
+	}
+
 	/** Charges a finished response's tokens to its client, in the background. */
 	@Override
 	public void counted(CountedUsage usage) {
-		ClientLimits clientLimits = this.limits.getOrDefault(usage.client(), ClientLimits.NONE);
-		long tokens = usage.tokens().charged();
-		if (!clientLimits.any() || tokens <= 0 || storeSkipped()) {
+		settle(usage.client(), null, usage.charged());
+	}
+
+	/** Settles the request's reservation, if any, with the response's tokens, in the background. */
+	@Override
+	public void counted(ServerWebExchange exchange, CountedUsage usage) {
+		Reservation reservation = exchange.getAttribute(Reservation.ATTRIBUTE);
+		boolean held = reservation != null && reservation.client.equals(usage.client()) && reservation.take();
+		settle(usage.client(), held ? reservation.name : null, usage.charged());
+	}
+
+	private void settle(String client, String reservation, long tokens) {
+		ClientLimits clientLimits = this.limits.getOrDefault(client, ClientLimits.NONE);
+		// a reservation is given back even while the store is skipped: left there, it would
+		// hold the client's budget until it expires
+		if (reservation == null && (!clientLimits.any() || tokens <= 0 || storeSkipped())) {
 			return;
 		}
-		this.store.charge(usage.client(), tokens).subscribe(null, (ex) -> warnFailOpen("charge", ex));
+		this.store.settle(client, reservation, tokens).subscribe(null, (ex) -> warnFailOpen("charge", ex));
 	}
 
 	/** Every configured client's limits and, for those with limits, use now. */
@@ -183,6 +247,28 @@ public class ClientBudgets implements UsageListener {
 	 * @param dayResetsAt when the per-day count starts again (00:00 UTC)
 	 */
 	public record ClientBudget(String client, ClientLimits limits, ClientUse use, Instant dayResetsAt) {
+	}
+
+	/** The tokens a request holds until it is settled, once. */
+	private static final class Reservation {
+
+		static final String ATTRIBUTE = Reservation.class.getName();
+
+		private final String client;
+
+		private final String name;
+
+		private final AtomicBoolean settled = new AtomicBoolean();
+
+		Reservation(String client, String name) {
+			this.client = client;
+			this.name = name;
+		}
+
+		boolean take() {
+			return this.settled.compareAndSet(false, true);
+		}
+
 	}
 
 

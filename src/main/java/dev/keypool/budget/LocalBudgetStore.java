@@ -2,15 +2,19 @@ package dev.keypool.budget;
 
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import reactor.core.publisher.Mono;
 
 /**
  * Budgets counted in this process, on the injected clock. State per client is bounded: the
  * request log holds at most the client's requests-per-minute limit, tokens sit in 60
- * one-second buckets, plus one day counter.
+ * one-second buckets, plus one day counter and the reservations of the client's requests in
+ * flight.
  */
 public class LocalBudgetStore implements BudgetStore {
 
@@ -22,18 +26,21 @@ public class LocalBudgetStore implements BudgetStore {
 
 	private final Map<String, Window> windows = new ConcurrentHashMap<>();
 
+	private final AtomicLong reservations = new AtomicLong();
+
 	public LocalBudgetStore(Clock clock) {
 		this.clock = clock;
 	}
 
 	@Override
-	public Mono<BudgetDecision> check(String client, ClientLimits limits) {
-		return Mono.fromSupplier(() -> window(client).check(limits, this.clock.millis()));
+	public Mono<BudgetDecision> check(String client, ClientLimits limits, long reserve) {
+		return Mono.fromSupplier(() -> window(client).check(limits, Math.max(0, reserve), this.clock.millis(),
+				Long.toString(this.reservations.incrementAndGet())));
 	}
 
 	@Override
-	public Mono<Void> charge(String client, long tokens) {
-		return Mono.fromRunnable(() -> window(client).charge(tokens, this.clock.millis()));
+	public Mono<Void> settle(String client, String reservation, long tokens) {
+		return Mono.fromRunnable(() -> window(client).settle(reservation, tokens, this.clock.millis()));
 	}
 
 	@Override
@@ -43,6 +50,11 @@ public class LocalBudgetStore implements BudgetStore {
 
 	private Window window(String client) {
 		return this.windows.computeIfAbsent(client, (id) -> new Window());
+	}
+
+	/** What a request needs free in a limit: its reservation, at least 1 and at most the limit. */
+	static long need(long reserve, long limit) {
+		return Math.max(1, Math.min(reserve, limit));
 	}
 
 	/** One client's counts; every method holds the lock for a few array operations. */
@@ -58,17 +70,25 @@ public class LocalBudgetStore implements BudgetStore {
 
 		private long dayTokens;
 
+		/** Reservations held, by name: {tokens, expiry in epoch millis}. */
+		private final Map<String, long[]> held = new LinkedHashMap<>();
+
+		private long heldTokens;
+
 		Window() {
 			java.util.Arrays.fill(this.secondOf, Long.MIN_VALUE);
 		}
 
-		synchronized BudgetDecision check(ClientLimits limits, long now) {
+		synchronized BudgetDecision check(ClientLimits limits, long reserve, long now, String name) {
 			rollDay(now);
-			if (limits.tokensPerDay() != null && this.dayTokens >= limits.tokensPerDay()) {
+			dropExpired(now);
+			if (limits.tokensPerDay() != null
+					&& this.dayTokens + this.heldTokens + need(reserve, limits.tokensPerDay()) > limits.tokensPerDay()) {
 				return BudgetDecision.refused(BudgetDecision.TOKENS_PER_DAY, (this.day + 1) * DAY_MS - now);
 			}
 			if (limits.tokensPerMinute() != null) {
-				long retry = tokensRetryAfter(limits.tokensPerMinute(), now);
+				long retry = tokensRetryAfter(limits.tokensPerMinute(),
+						this.heldTokens + need(reserve, limits.tokensPerMinute()), now);
 				if (retry >= 0) {
 					return BudgetDecision.refused(BudgetDecision.TOKENS_PER_MINUTE, retry);
 				}
@@ -81,10 +101,25 @@ public class LocalBudgetStore implements BudgetStore {
 				}
 				this.requests.addLast(now);
 			}
-			return BudgetDecision.ALLOWED;
+			if (reserve == 0 || (limits.tokensPerMinute() == null && limits.tokensPerDay() == null)) {
+				return BudgetDecision.ALLOWED;
+			}
+			this.held.put(name, new long[] { reserve, now + RESERVATION_TTL_MS });
+			this.heldTokens += reserve;
+			return BudgetDecision.allowed(name);
 		}
 
-		synchronized void charge(long tokens, long now) {
+		synchronized void settle(String reservation, long tokens, long now) {
+			long[] reserved = (reservation != null) ? this.held.remove(reservation) : null;
+			if (reserved != null) {
+				this.heldTokens -= reserved[0];
+			}
+			if (tokens > 0) {
+				charge(tokens, now);
+			}
+		}
+
+		private void charge(long tokens, long now) {
 			rollDay(now);
 			this.dayTokens += tokens;
 			long second = Math.floorDiv(now, 1000);
@@ -106,10 +141,13 @@ public class LocalBudgetStore implements BudgetStore {
 			return new ClientUse(requests, minuteTokens(now), this.dayTokens);
 		}
 
-		/** Milliseconds until enough buckets leave the window to be under the limit, or -1 when under it. */
-		private long tokensRetryAfter(long limit, long now) {
-			long used = minuteTokens(now);
-			if (used < limit) {
+		/**
+		 * Milliseconds until enough buckets leave the window for {@code extra} more tokens to fit
+		 * in the limit, or -1 when they fit now; a minute when only reservations settling can make room.
+		 */
+		private long tokensRetryAfter(long limit, long extra, long now) {
+			long used = minuteTokens(now) + extra;
+			if (used <= limit) {
 				return -1;
 			}
 			long second = Math.floorDiv(now, 1000);
@@ -117,7 +155,7 @@ public class LocalBudgetStore implements BudgetStore {
 				int slot = (int) Math.floorMod(s, 60L);
 				if (this.secondOf[slot] == s) {
 					used -= this.secondTokens[slot];
-					if (used < limit) {
+					if (used <= limit) {
 						return (s + 60) * 1000 - now;
 					}
 				}
@@ -134,6 +172,16 @@ public class LocalBudgetStore implements BudgetStore {
 				}
 			}
 			return sum;
+		}
+
+		private void dropExpired(long now) {
+			for (Iterator<long[]> each = this.held.values().iterator(); each.hasNext();) {
+				long[] reserved = each.next();
+				if (reserved[1] <= now) {
+					this.heldTokens -= reserved[0];
+					each.remove();
+				}
+			}
 		}
 
 		private void dropOldRequests(long now) {

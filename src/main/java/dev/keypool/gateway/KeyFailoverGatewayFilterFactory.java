@@ -258,9 +258,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 		}
 		pool.recordRequest(CallerMode.POOLED, caller.clientId());
-		return this.budgets.admit(caller.clientId())
-			.flatMap((decision) -> decision.allowed() ? pooled(exchange, chain, binding)
-					: refuse(exchange, overBudget(exchange, binding, decision)));
+		return pooled(exchange, chain, binding, caller.clientId());
 	}
 
 	/** A client over its budget: nothing goes upstream; it may retry when its window frees. */
@@ -367,7 +365,14 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		return false;
 	}
 
-	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding) {
+	/**
+	 * A pooled request: its body is cached, then its client's budget checked with what it may
+	 * use reserved ({@code max_tokens} plus an input estimate, read from the body), then the
+	 * walk. The reservation is settled when the response's usage is counted, or given back
+	 * when the request ends without one.
+	 */
+	private Mono<Void> pooled(ServerWebExchange exchange, GatewayFilterChain chain, PoolBinding binding,
+			String client) {
 		HttpHeaders requestHeaders = exchange.getRequest().getHeaders();
 		long declaredLength = requestHeaders.getContentLength();
 		if (declaredLength < 0 && !requestHeaders.containsHeader(HttpHeaders.TRANSFER_ENCODING)) {
@@ -380,9 +385,23 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 					this.maxRequestBodyBytes, this.bufferBudget,
 					exchange.getResponse().bufferFactory())
 			.flatMap((body) -> {
-				Attempts attempts = new Attempts(binding, body, binding.pool().walker());
-				return attempt(exchange, chain, attempts).doFinally((signal) -> body.release());
+				RequestFields fields;
+				try {
+					fields = RequestFields.parse(body);
+				}
+				catch (RequestFields.DuplicateModel ex) {
+					body.release();
+					return GatewayErrors.write(exchange, binding.dialect(), HttpStatus.BAD_REQUEST,
+							ErrorKind.INVALID_REQUEST, ex.getMessage());
+				}
+				UsageAccounting.maxTokens(exchange, fields.maxTokens());
+				return this.budgets.admit(exchange, client, ClientBudgets.reservationFor(fields.maxTokens(), body.size()))
+					.flatMap((decision) -> decision.allowed()
+							? attempt(exchange, chain, new Attempts(binding, body, fields, binding.pool().walker()))
+							: overBudget(exchange, binding, decision))
+					.doFinally((signal) -> body.release());
 			})
+			.doFinally((signal) -> this.budgets.release(exchange))
 			.onErrorResume(CachedBody.RequestTooLarge.class, (ex) -> requestTooLarge(exchange, binding))
 			.onErrorResume(CachedBody.RequestBodyTimeout.class, (ex) -> requestTimeout(exchange, binding))
 			.onErrorResume(CachedBody.OverBudget.class,
@@ -414,14 +433,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 	}
 
 	private Mono<Void> attempt(ServerWebExchange exchange, GatewayFilterChain chain, Attempts attempts) {
-		try {
-			attempts.plan(exchange);
-		}
-		catch (RequestFields.DuplicateModel ex) {
-			attempts.body.release();
-			return GatewayErrors.write(exchange, attempts.binding.dialect(), HttpStatus.BAD_REQUEST,
-					ErrorKind.INVALID_REQUEST, ex.getMessage());
-		}
+		attempts.plan(exchange);
 		PoolKey key = attempts.walker.next();
 		if (key == null) {
 			return exhausted(exchange, chain, attempts);
@@ -665,7 +677,7 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		private boolean planned;
 
 		/** The top-level fields of the request's body, parsed once. */
-		private RequestFields fields = RequestFields.NONE;
+		private final RequestFields fields;
 
 		/** The request's model id (from the path or the body), cleaned, or {@code null}. */
 		private String model;
@@ -686,17 +698,17 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 		/** What the current attempt's key set, and whether it went out. */
 		private OutgoingCredential credential;
 
-		Attempts(PoolBinding binding, CachedBody body, KeyWalker walker) {
+		Attempts(PoolBinding binding, CachedBody body, RequestFields fields, KeyWalker walker) {
 			this.binding = binding;
 			this.body = body;
+			this.fields = fields;
 			this.walker = walker;
 		}
 
 		/**
-		 * Once per request, before the first attempt: the body's fields (one JSON parse of the
-		 * cached body), the model class from the path's model or the body's, the session, and a
-		 * walk in the pool's order for them.
-		 * @throws RequestFields.DuplicateModel when the body has two top-level {@code model} members
+		 * Once per request, before the first attempt: the model class from the path's model or
+		 * the body's (parsed once, before the budget check), the session, and a walk in the
+		 * pool's order for them.
 		 */
 		void plan(ServerWebExchange exchange) {
 			if (this.planned) {
@@ -704,7 +716,6 @@ public class KeyFailoverGatewayFilterFactory extends AbstractGatewayFilterFactor
 			}
 			this.planned = true;
 			KeyPool pool = this.binding.pool();
-			this.fields = RequestFields.parse(this.body);
 			String model = CallerText.model(
 					this.binding.dialect().modelFromPath(exchange.getRequest().getURI().getRawPath()));
 			this.model = (model != null) ? model : this.fields.model();

@@ -64,17 +64,18 @@ final class ResponseRelay {
 				response.getHeaders().getFirst(KeyFailoverGatewayFilterFactory.KEY_HEADER));
 		Mono<Void> write;
 		if (isEventStream(response)) {
-			write = writeAligned(response, received, new EventAligner(MAX_PENDING_EVENT_BYTES), connection, dialect,
+			write = writeAligned(exchange, received, new EventAligner(MAX_PENDING_EVENT_BYTES), connection, dialect,
 					streamIdleTimeout);
 		}
 		else if (isAmazonEventStream(response)) {
-			write = writeAligned(response, received, new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES),
+			write = writeAligned(exchange, received, new EventStreamAligner(MAX_EVENT_STREAM_MESSAGE_BYTES),
 					connection, dialect, streamIdleTimeout);
 		}
 		else {
 			// JSON too: an upstream that sent its headers and then nothing must not hold the caller
 			write = response.writeWith(received.timeout(streamIdleTimeout)
-				.map((buf) -> wrap(buf, response.bufferFactory())));
+				.map((buf) -> wrap(buf, response.bufferFactory()))
+				.doOnCancel(() -> UsageAccounting.callerLeft(exchange)));
 		}
 		return write.doFinally((signal) -> {
 			if (signal != SignalType.ON_COMPLETE) {
@@ -93,8 +94,9 @@ final class ResponseRelay {
 	 * A stream that breaks, ends inside a frame, or sends nothing for {@code idleTimeout} ends
 	 * with the provider's error frame instead of a cut connection.
 	 */
-	private static Mono<Void> writeAligned(ServerHttpResponse response, Flux<ByteBuf> received,
+	private static Mono<Void> writeAligned(ServerWebExchange exchange, Flux<ByteBuf> received,
 			StreamAligner aligner, Connection connection, ProviderDialect dialect, Duration idleTimeout) {
+		ServerHttpResponse response = exchange.getResponse();
 		DataBufferFactory factory = response.bufferFactory();
 		Flux<ByteBuf> frames = received.timeout(idleTimeout).<ByteBuf>handle((chunk, sink) -> {
 			ByteBuf complete = aligner.next(chunk);
@@ -113,7 +115,9 @@ final class ResponseRelay {
 					+ "); ending it with an error frame", ex);
 			connection.dispose();
 			return errorFrame(aligner, dialect, message);
-		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease);
+		}).doFinally((signal) -> aligner.close()).doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
+			// only the writer cancels what it writes: the caller went away (the server then completes quietly)
+			.doOnCancel(() -> UsageAccounting.callerLeft(exchange));
 		return response.writeAndFlushWith(frames.map((buf) -> Mono.just(wrap(buf, factory))));
 	}
 

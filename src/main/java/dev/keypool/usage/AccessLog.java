@@ -88,7 +88,7 @@ public class AccessLog implements GlobalFilter, Ordered {
 		if (session != null) {
 			line.add("session", safe(session, CallerText.MAX_SESSION_ID_LENGTH));
 		}
-		if (signal == SignalType.CANCEL) {
+		if (signal == SignalType.CANCEL || request.callerLeft) {
 			line.add("cancelled", "true");
 		}
 		line.log();

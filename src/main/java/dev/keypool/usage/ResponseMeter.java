@@ -37,8 +37,10 @@ final class ResponseMeter {
 	 * A meter for a response with these headers, or {@code null} when its body cannot carry
 	 * usage the meter can read (an encoding other than gzip, or a compressed Amazon event
 	 * stream, which Bedrock does not send).
+	 *
+	 * @param batchResults whether the response is Message Batches results (JSON Lines)
 	 */
-	static ResponseMeter of(HttpHeaders headers) {
+	static ResponseMeter of(HttpHeaders headers, boolean batchResults) {
 		String encoding = headers.getFirst(HttpHeaders.CONTENT_ENCODING);
 		boolean gzip = encoding != null && encoding.trim().equalsIgnoreCase("gzip");
 		if (encoding != null && !gzip && !encoding.trim().equalsIgnoreCase("identity")) {
@@ -46,6 +48,9 @@ final class ResponseMeter {
 		}
 		if (isAmazonEventStream(headers)) {
 			return gzip ? null : new ResponseMeter(UsageScanner.forEventStream(), false, true);
+		}
+		if (batchResults) {
+			return new ResponseMeter(UsageScanner.forBatchResults(), gzip, false);
 		}
 		return new ResponseMeter(isEventStream(headers) ? UsageScanner.forEventStream() : UsageScanner.forJson(),
 				gzip, false);

@@ -71,6 +71,29 @@ public class UsageAccounting {
 	}
 
 	/**
+	 * The pooled request's top-level {@code max_tokens} (negative when absent), read from its
+	 * body before the first attempt: what a stream that ends before its final usage is charged
+	 * for output.
+	 */
+	public static void maxTokens(ServerWebExchange exchange, long maxTokens) {
+		RequestUsage request = exchange.getAttribute(RequestUsage.ATTRIBUTE);
+		if (request != null) {
+			request.maxTokens = maxTokens;
+		}
+	}
+
+	/**
+	 * The caller went away while its response was being written: Reactor Netty then completes
+	 * the exchange as if it had ended, so the access log learns it here.
+	 */
+	public static void callerLeft(ServerWebExchange exchange) {
+		RequestUsage request = exchange.getAttribute(RequestUsage.ATTRIBUTE);
+		if (request != null) {
+			request.callerLeft = true;
+		}
+	}
+
+	/**
 	 * The relayed response body, unchanged, with its usage counted when it ends (complete,
 	 * error or cancel alike; a cut stream counts what arrived). Buffers are only read, never
 	 * retained or released here.
@@ -83,7 +106,7 @@ public class UsageAccounting {
 			return body;
 		}
 		HttpHeaders headers = exchange.getResponse().getHeaders();
-		ResponseMeter meter = ResponseMeter.of(headers);
+		ResponseMeter meter = ResponseMeter.of(headers, isBatchResults(exchange.getRequest().getURI().getRawPath()));
 		if (meter == null) {
 			return body;
 		}
@@ -98,6 +121,22 @@ public class UsageAccounting {
 		return body.doOnNext(meter::read).doOnTerminate(finish).doOnCancel(finish);
 	}
 
+	/**
+	 * Whether the path asks for Message Batches results ({@code .../messages/batches/<id>/results}),
+	 * JSON Lines with the usage of each result; each fetch of them is counted.
+	 */
+	static boolean isBatchResults(String path) {
+		if (path == null || !path.endsWith("/results")) {
+			return false;
+		}
+		int batches = path.lastIndexOf("/messages/batches/");
+		if (batches < 0) {
+			return false;
+		}
+		String id = path.substring(batches + "/messages/batches/".length(), path.length() - "/results".length());
+		return !id.isEmpty() && id.indexOf('/') < 0;
+	}
+
 	private void finish(ServerWebExchange exchange, RequestUsage request, UsageScanner scanner, String key) {
 		request.model = scanner.model();
 		if (!scanner.found()) {
@@ -107,8 +146,9 @@ public class UsageAccounting {
 		String modelClass = request.ownKey
 				? this.byokClasses.computeIfAbsent(pool.name(), (name) -> new ModelClasses()).claim(scanner.model())
 				: request.modelClass;
+		TokenUsage tokens = scanner.usage();
 		CountedUsage counted = new CountedUsage(pool.name(), request.ownKey ? BYOK : key, request.client, modelClass,
-				scanner.usage());
+				tokens, charged(tokens, scanner, request.maxTokens));
 		exchange.getAttributes().put(CountedUsage.ATTRIBUTE, counted);
 		count(counted);
 		for (UsageListener listener : this.listeners) {
@@ -119,6 +159,19 @@ public class UsageAccounting {
 				logger.warn("Usage listener failed: " + ex.getClass().getName());
 			}
 		}
+	}
+
+	/**
+	 * What the client's budget is charged. A stream that ended before its final usage (the
+	 * caller left, the upstream broke or went idle) reported only its input and the first
+	 * output token, while any number of tokens up to {@code max_tokens} may have been relayed:
+	 * its output is charged as {@code max_tokens}, so the charge is never below what was relayed.
+	 */
+	static long charged(TokenUsage tokens, UsageScanner scanner, long maxTokens) {
+		if (!scanner.isEventStream() || scanner.finalUsage() || maxTokens <= 0) {
+			return tokens.charged();
+		}
+		return tokens.input() + tokens.cacheCreation() + Math.max(tokens.output(), maxTokens);
 	}
 
 	private void count(CountedUsage counted) {
@@ -166,6 +219,12 @@ public class UsageAccounting {
 		final boolean ownKey;
 
 		volatile String modelClass = ModelClasses.KEY_WIDE;
+
+		/** The caller went away before its response was written whole. */
+		volatile boolean callerLeft;
+
+		/** The request body's top-level {@code max_tokens}, negative when absent or not read. */
+		volatile long maxTokens = -1;
 
 		/** The model the provider's response named (at most 64 bytes), once it ended. */
 		volatile String model;

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * <ul>
  * <li>a JSON body: the top-level {@code usage} object;</li>
  * <li>an event stream: {@code message_start}'s {@code message.usage} and every
- * {@code message_delta}'s {@code usage}.</li>
+ * {@code message_delta}'s {@code usage};</li>
+ * <li>Message Batches results (JSON Lines): each line's {@code result.message.usage}, summed.</li>
  * </ul>
  * Each of {@code input_tokens}, {@code output_tokens}, {@code cache_read_input_tokens},
  * {@code cache_creation_input_tokens} (or Bedrock Converse's {@code inputTokens},
@@ -43,19 +44,21 @@ public final class UsageScanner {
 
 	private static final int MODEL = 4;
 
-	/** Field codes 5..8 index {@link #pending} and {@link #totals} from 0. */
-	private static final int INPUT = 5;
+	private static final int RESULT = 5;
 
-	private static final int OUTPUT = 6;
+	/** Field codes 6..9 index {@link #pending} and {@link #totals} from 0. */
+	private static final int INPUT = 6;
 
-	private static final int CACHE_READ = 7;
+	private static final int OUTPUT = 7;
 
-	private static final int CACHE_CREATION = 8;
+	private static final int CACHE_READ = 8;
+
+	private static final int CACHE_CREATION = 9;
 
 	private static final int FIRST_FIELD = INPUT;
 
 	private static final byte[][] NAMES = { null, null, bytes("usage"), bytes("message"), bytes("model"),
-			bytes("input_tokens"), bytes("output_tokens"), bytes("cache_read_input_tokens"),
+			bytes("result"), bytes("input_tokens"), bytes("output_tokens"), bytes("cache_read_input_tokens"),
 			bytes("cache_creation_input_tokens") };
 
 	/** Bedrock Converse's names of the token counts, in the order of the codes from {@link #INPUT}. */
@@ -63,6 +66,12 @@ public final class UsageScanner {
 			bytes("cacheReadInputTokens"), bytes("cacheWriteInputTokens") };
 
 	private final boolean eventStream;
+
+	/** JSON Lines of Message Batches results: every line's {@code result.message.usage} adds up. */
+	private final boolean jsonLines;
+
+	/** Depth of a results line's {@code result} object, else 0. */
+	private int resultDepth;
 
 	private final byte[] capture = new byte[MAX_CAPTURE];
 
@@ -102,6 +111,9 @@ public final class UsageScanner {
 
 	private boolean found;
 
+	/** A {@code usage} member of the body or event itself was read (a stream's final usage, not {@code message_start}'s). */
+	private boolean finalUsage;
+
 	private String model;
 
 	/** Bytes on the current line of an event stream, to find the blank line that ends an event. */
@@ -110,18 +122,27 @@ public final class UsageScanner {
 	/** A JSON body's top-level value began (and may have ended). */
 	private boolean jsonDone;
 
-	private UsageScanner(boolean eventStream) {
+	private UsageScanner(boolean eventStream, boolean jsonLines) {
 		this.eventStream = eventStream;
+		this.jsonLines = jsonLines;
 	}
 
 	/** For a JSON response body. */
 	public static UsageScanner forJson() {
-		return new UsageScanner(false);
+		return new UsageScanner(false, false);
+	}
+
+	/**
+	 * For the JSON Lines of Message Batches results ({@code /v1/messages/batches/<id>/results}):
+	 * one result per line, the usage of each {@code result.message} (succeeded results) summed.
+	 */
+	public static UsageScanner forBatchResults() {
+		return new UsageScanner(false, true);
 	}
 
 	/** For a {@code text/event-stream} response. */
 	public static UsageScanner forEventStream() {
-		return new UsageScanner(true);
+		return new UsageScanner(true, false);
 	}
 
 	/** Reads the remaining bytes of {@code chunk}, leaving its position untouched. */
@@ -170,7 +191,7 @@ public final class UsageScanner {
 	 * {@code buf.forEachByte(scanner::next)}.
 	 */
 	public boolean next(byte value) {
-		if (this.eventStream && endsEvent(value)) {
+		if ((this.eventStream && endsEvent(value)) || (this.jsonLines && value == '\n' && !this.inString)) {
 			reset();
 			return true;
 		}
@@ -203,6 +224,20 @@ public final class UsageScanner {
 		return this.found;
 	}
 
+	/**
+	 * Whether a {@code usage} at the top of the body or of an event was read: a JSON body's, or
+	 * a stream's final one ({@code message_delta}, Bedrock's {@code metadata}), not only
+	 * {@code message_start}'s, which counts one output token.
+	 */
+	public boolean finalUsage() {
+		return this.finalUsage;
+	}
+
+	/** Whether this scanner reads an event stream. */
+	public boolean isEventStream() {
+		return this.eventStream;
+	}
+
 	/** The usage read so far ({@link TokenUsage#NONE} when none). */
 	public TokenUsage usage() {
 		return this.found ? new TokenUsage(this.totals[0], this.totals[1], this.totals[2], this.totals[3])
@@ -215,7 +250,7 @@ public final class UsageScanner {
 	}
 
 	private void outside(byte value) {
-		if (!this.eventStream) {
+		if (!this.eventStream && !this.jsonLines) {
 			jsonOutside(value);
 			return;
 		}
@@ -313,12 +348,19 @@ public final class UsageScanner {
 	private void open(boolean object) {
 		int parent = this.depth;
 		this.depth++;
-		if (object && this.usageDepth == 0 && this.member == USAGE
-				&& (parent == 1 || (parent == 2 && this.messageDepth == 2))) {
+		boolean usageHere = this.jsonLines ? (parent == 3 && this.messageDepth == 3)
+				: (parent == 1 || (parent == 2 && this.messageDepth == 2));
+		if (object && this.usageDepth == 0 && this.member == USAGE && usageHere) {
 			this.usageDepth = this.depth;
 			Arrays.fill(this.pendingSeen, false);
 		}
 		else if (object && this.eventStream && parent == 1 && this.member == MESSAGE) {
+			this.messageDepth = this.depth;
+		}
+		else if (object && this.jsonLines && parent == 1 && this.member == RESULT) {
+			this.resultDepth = this.depth;
+		}
+		else if (object && this.jsonLines && parent == 2 && this.resultDepth == 2 && this.member == MESSAGE) {
 			this.messageDepth = this.depth;
 		}
 		this.member = NONE;
@@ -328,8 +370,10 @@ public final class UsageScanner {
 		if (this.depth == this.usageDepth) {
 			for (int i = 0; i < this.pending.length; i++) {
 				if (this.pendingSeen[i]) {
-					this.totals[i] = this.pending[i];
+					this.totals[i] = this.jsonLines ? Math.min(MAX_VALUE, this.totals[i] + this.pending[i])
+							: this.pending[i];
 					this.found = true;
+					this.finalUsage |= this.usageDepth == 2 || this.jsonLines;
 				}
 			}
 			this.usageDepth = 0;
@@ -337,11 +381,17 @@ public final class UsageScanner {
 		if (this.depth == this.messageDepth) {
 			this.messageDepth = 0;
 		}
+		if (this.depth == this.resultDepth) {
+			this.resultDepth = 0;
+		}
 		this.depth--;
 		this.member = NONE;
 	}
 
 	private boolean atTopOfMessage() {
+		if (this.jsonLines) {
+			return this.depth == 3 && this.messageDepth == 3;
+		}
 		return this.depth == 1 || (this.depth == 2 && this.messageDepth == 2);
 	}
 
@@ -367,6 +417,7 @@ public final class UsageScanner {
 		this.escaped = false;
 		this.usageDepth = 0;
 		this.messageDepth = 0;
+		this.resultDepth = 0;
 		this.member = NONE;
 		this.closedString = NONE;
 	}

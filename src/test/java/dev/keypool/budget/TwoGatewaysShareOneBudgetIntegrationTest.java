@@ -95,6 +95,40 @@ class TwoGatewaysShareOneBudgetIntegrationTest {
 		assertThat(Integer.parseInt(refused.getResponseHeaders().getFirst("Retry-After"))).isBetween(1, 60);
 	}
 
+	/**
+	 * Redis loses its data under a live budget: the gateway that charged the client writes its
+	 * charges back on its next check, so the client is still over its limit, on both gateways.
+	 */
+	@Test
+	void aFlushedRedisDoesNotResetABudgetToZero() {
+		assertThat(post(gatewayA, "token-flush-0001").getStatus().value()).isEqualTo(200);
+		await().atMost(Duration.ofSeconds(5)).until(() -> flushClientTokens(gatewayB) == 120);
+
+		redis.flushAll();
+
+		EntityExchangeResult<byte[]> refused = post(gatewayA, "token-flush-0001");
+		assertThat(refused.getStatus().value()).isEqualTo(429);
+		assertThat(flushClientTokens(gatewayB)).isEqualTo(120);
+		assertThat(post(gatewayB, "token-flush-0001").getStatus().value()).isEqualTo(429);
+		assertThat(upstream.takeAll()).hasSize(1);
+	}
+
+	/** team-flush's tokens this minute, as the gateway's endpoint shows them (-1 when not shown). */
+	private static long flushClientTokens(ConfigurableApplicationContext gateway) {
+		String body = management(gateway, "/actuator/keypoolclients");
+		int client = body.indexOf("\"client\":\"team-flush\"");
+		int minute = body.indexOf("\"minute\":{\"requests\":null,\"tokens\":", client);
+		if (client < 0 || minute < 0) {
+			return -1;
+		}
+		int from = minute + "\"minute\":{\"requests\":null,\"tokens\":".length();
+		int to = from;
+		while (to < body.length() && Character.isDigit(body.charAt(to))) {
+			to++;
+		}
+		return Long.parseLong(body.substring(from, to));
+	}
+
 	static ConfigurableApplicationContext startGateway(RedisServerSupport redis, UpstreamStub upstream) {
 		Map<String, Object> properties = new LinkedHashMap<>();
 		properties.put("server.port", "0");
@@ -110,6 +144,9 @@ class TwoGatewaysShareOneBudgetIntegrationTest {
 		properties.put("keypool.clients[1].id", "team-tpm");
 		properties.put("keypool.clients[1].token", "token-tpm-0001");
 		properties.put("keypool.clients[1].limits.tokens-per-minute", "100");
+		properties.put("keypool.clients[2].id", "team-flush");
+		properties.put("keypool.clients[2].token", "token-flush-0001");
+		properties.put("keypool.clients[2].limits.tokens-per-minute", "100");
 		properties.put("keypool.pools.test.keys[0].id", "k0");
 		properties.put("keypool.pools.test.keys[0].secret", "sk-budget-secret-0-abcdefgh");
 		properties.put("spring.cloud.gateway.server.webflux.routes[0].id", "test");

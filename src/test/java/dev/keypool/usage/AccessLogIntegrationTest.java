@@ -6,7 +6,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.http.client.HttpClient;
 
 import dev.keypool.pool.CallerText;
 import dev.keypool.support.GatewayTestProperties;
@@ -16,10 +19,14 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.MediaType;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.reactive.server.WebTestClient;
+import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -91,6 +98,50 @@ class AccessLogIntegrationTest {
 			.contains("session=session-42")
 			.doesNotContain(CLIENT_TOKEN)
 			.doesNotContain(SECRET);
+	}
+
+	@Test
+	void aStreamTheCallerLeavesMidwayIsLoggedAsCancelled(CapturedOutput output) {
+		Sinks.Many<String> events = Sinks.many().unicast().onBackpressureBuffer();
+		upstream.then((request, response) -> response.header("Content-Type", "text/event-stream")
+			.sendString(events.asFlux())
+			.then());
+		Sinks.One<Boolean> first = Sinks.one();
+		Disposable call = WebClient.builder()
+			.clientConnector(new ReactorClientHttpConnector(HttpClient.create()))
+			.baseUrl("http://127.0.0.1:" + this.port)
+			.build()
+			.post()
+			.uri("/v1/messages")
+			.header("x-api-key", CLIENT_TOKEN)
+			.header("x-claude-code-session-id", "session-cut")
+			.contentType(MediaType.APPLICATION_JSON)
+			.bodyValue("{\"model\":\"claude-opus-4-7\",\"stream\":true}")
+			.retrieve()
+			.bodyToFlux(DataBuffer.class)
+			.subscribe((buffer) -> {
+				DataBufferUtils.release(buffer);
+				first.tryEmitValue(true);
+			});
+		try {
+			events.tryEmitNext("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":"
+					+ "{\"input_tokens\":11,\"output_tokens\":1}}}\n\n");
+			assertThat(first.asMono().block(Duration.ofSeconds(10))).isTrue();
+
+			call.dispose();
+
+			await().atMost(Duration.ofSeconds(10)).until(() -> output.getOut().contains("session=session-cut"));
+			String line = output.getOut()
+				.lines()
+				.filter((l) -> l.contains("session=session-cut"))
+				.findFirst()
+				.orElseThrow();
+			assertThat(line).contains("status=200").contains("input_tokens=11").endsWith("cancelled=true");
+		}
+		finally {
+			call.dispose();
+			events.tryEmitComplete();
+		}
 	}
 
 	@Test

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.GZIPOutputStream;
 
@@ -16,9 +17,12 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
+import dev.keypool.budget.ClientBudgets;
+import dev.keypool.budget.ClientUse;
 import dev.keypool.support.GatewayTestProperties;
 import dev.keypool.support.ScriptedUpstream;
 
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalManagementPort;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -60,6 +64,7 @@ class UsageAccountingIntegrationTest {
 	static void gatewayProperties(DynamicPropertyRegistry registry) {
 		GatewayTestProperties.on(registry)
 			.client("team-u", CLIENT_TOKEN)
+			.set("keypool.clients[0].limits.tokens-per-day", "1000000000")
 			.pool("acct", "k0", "sk-acct-secret-0")
 			.pool("open", "o0", "sk-open-secret-0")
 			.set("keypool.pools.open.allow-anonymous", "true")
@@ -72,6 +77,9 @@ class UsageAccountingIntegrationTest {
 
 	@LocalManagementPort
 	int managementPort;
+
+	@Autowired
+	ClientBudgets budgets;
 
 	WebTestClient client;
 
@@ -151,6 +159,50 @@ class UsageAccountingIntegrationTest {
 			assertThat(delta(before, after, labels, "output")).isEqualTo(1);
 			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(2000);
 		});
+	}
+
+	@Test
+	void batchResultsCountTheUsageOfEveryResultIntoTheMetricAndTheClientsBudget() {
+		upstream.then((request, response) -> response.header("Content-Type", "application/binary")
+			.send(Flux.just(UsageScannerTests.BATCH_RESULTS.substring(0, 100),
+					UsageScannerTests.BATCH_RESULTS.substring(100))
+				.map((part) -> Unpooled.copiedBuffer(part, StandardCharsets.UTF_8)))
+			.then());
+		PrometheusText before = tokens();
+		long budgetBefore = tokensToday();
+
+		byte[] body = this.client.get()
+			.uri("/v1/messages/batches/msgbatch_01abc/results")
+			.header("x-api-key", CLIENT_TOKEN)
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.returnResult()
+			.getResponseBody();
+
+		assertThat(new String(body, StandardCharsets.UTF_8)).isEqualTo(UsageScannerTests.BATCH_RESULTS);
+		String[] labels = { "pool", "acct", "key", "k0", "client", "team-u", "model_class", "*" };
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+			PrometheusText after = tokens();
+			assertThat(delta(before, after, labels, "input")).isEqualTo(40);
+			assertThat(delta(before, after, labels, "output")).isEqualTo(60);
+			assertThat(delta(before, after, labels, "cache_read")).isEqualTo(100);
+			assertThat(delta(before, after, labels, "cache_creation")).isEqualTo(5);
+			assertThat(tokensToday() - budgetBefore).isEqualTo(40 + 60 + 5);
+		});
+	}
+
+	private long tokensToday() {
+		return this.budgets.use()
+			.block(Duration.ofSeconds(5))
+			.stream()
+			.filter((budget) -> budget.client().equals("team-u"))
+			.map(ClientBudgets.ClientBudget::use)
+			.filter(Objects::nonNull)
+			.mapToLong(ClientUse::tokensToday)
+			.findFirst()
+			.orElse(0L);
 	}
 
 	@Test

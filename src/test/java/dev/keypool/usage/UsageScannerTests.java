@@ -45,6 +45,31 @@ class UsageScannerTests {
 
 			""";
 
+	/** Two succeeded results (one with a tool input that names usage), one errored, one cut line. */
+	static final String BATCH_RESULTS = """
+			{"custom_id":"a","result":{"type":"succeeded","message":{"id":"m1","model":"claude-haiku-4-5","content":[{"type":"tool_use","input":{"usage":{"input_tokens":999}}}],"usage":{"input_tokens":10,"cache_creation_input_tokens":5,"cache_read_input_tokens":100,"output_tokens":20}}}}
+			{"custom_id":"b","result":{"type":"errored","error":{"type":"invalid_request","usage":{"input_tokens":888}}}}
+			{"custom_id":"c","result":{"type":"succeeded","message":{"id":"m2","model":"claude-haiku-4-5","usage":{"input_tokens":30,"output_tokens":40}}}}
+			{"custom_id":"d","result":{"type":"succeeded","message":{"usage":{"input_tokens":7
+			{"custom_id":"e","usage":{"input_tokens":666}}
+			""";
+
+	@Test
+	void batchResultsSumTheUsageOfEveryResultMessage() {
+		UsageScanner scanner = scanWhole(UsageScanner.forBatchResults(), BATCH_RESULTS);
+
+		assertThat(scanner.usage()).isEqualTo(new TokenUsage(40, 60, 100, 5));
+		assertThat(scanner.model()).isEqualTo("claude-haiku-4-5");
+	}
+
+	@Test
+	void aStreamWithoutItsMessageDeltaHasNoFinalUsage() {
+		String cut = STREAM.substring(0, STREAM.indexOf("event: message_delta"));
+
+		assertThat(scanWhole(UsageScanner.forEventStream(), cut).finalUsage()).isFalse();
+		assertThat(scanWhole(UsageScanner.forEventStream(), STREAM).finalUsage()).isTrue();
+	}
+
 	@Test
 	void aJsonBodyCountsItsTopLevelUsageOnly() {
 		UsageScanner scanner = scanWhole(UsageScanner.forJson(), MESSAGE);
