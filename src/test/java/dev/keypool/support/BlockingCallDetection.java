@@ -53,6 +53,11 @@ public final class BlockingCallDetection implements BlockHoundIntegration, After
 		// initializer, on its event loop; SSLContext.init seeds its SecureRandom from
 		// /dev/urandom, a file read that never waits for entropy.
 		builder.allowBlockingCallsInside("sun.security.ssl.SSLContextImpl", "engineInit");
+		// Each new Lettuce connection (a Sentinel connection too, opened again on its event
+		// executor while a master is failed over) looks up its command translator in a WeakHashMap
+		// guarded by one global lock: a map lookup, or once per interface a reflection pass over
+		// its methods; no I/O and no waiting on a condition inside it.
+		builder.allowBlockingCallsInside("io.lettuce.core.internal.AbstractInvocationHandler$MethodTranslator", "of");
 		builder.blockingMethodCallback((method) -> {
 			StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
 			for (StackTraceElement frame : new Throwable().getStackTrace()) {
