@@ -6,6 +6,7 @@ import java.io.Reader;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.yaml.snakeyaml.LoaderOptions;
@@ -33,7 +34,8 @@ import org.springframework.core.io.Resource;
  * Each YAML file is first composed (SnakeYAML's node graph, where an alias stays one reference
  * and nothing expands) with bounds: at most {@value #MAX_FILE_SIZE} bytes, checked before
  * reading; at most {@value #MAX_ALIASES} aliases to a list or map; at most
- * {@value #MAX_NESTING} levels of nesting; no collection that contains itself through an alias.
+ * {@value #MAX_NESTING} levels of nesting; at most {@value #MAX_EXPANDED_VALUES} values once aliases
+ * are followed; no collection that contains itself through an alias.
  * A file within them is then loaded by Boot's own {@link YamlPropertySourceLoader}, so origin
  * tracking, the refusal of duplicate keys and every other behaviour stay Boot's. A file outside
  * them stops startup (or is refused at reload) with one {@link UnsafeYamlException} line.
@@ -49,6 +51,13 @@ public class BoundedYamlPropertySourceLoader implements PropertySourceLoader, Or
 
 	/** Levels of nesting; {@code keypool.pools.<pool>.keys[i].secret} is six. */
 	public static final int MAX_NESTING = 50;
+
+	/**
+	 * Values a file may expand to once every alias is followed, as Boot's flattening does: a few
+	 * aliases nested a few levels deep multiply (16 levels of three aliases are 48 aliases and
+	 * 43 million values), so the alias count alone does not bound it. Real files have hundreds.
+	 */
+	public static final long MAX_EXPANDED_VALUES = 100_000;
 
 	private final YamlPropertySourceLoader boot = new YamlPropertySourceLoader();
 
@@ -81,8 +90,7 @@ public class BoundedYamlPropertySourceLoader implements PropertySourceLoader, Or
 		options.setCodePointLimit((int) MAX_FILE_SIZE);
 		try (InputStream in = resource.getInputStream(); Reader reader = new UnicodeReader(in)) {
 			for (Node document : new Yaml(options).composeAll(reader)) {
-				refuseCycles(file, document, Collections.newSetFromMap(new IdentityHashMap<>()),
-						Collections.newSetFromMap(new IdentityHashMap<>()));
+				expandedSize(file, document, Collections.newSetFromMap(new IdentityHashMap<>()), new IdentityHashMap<>());
 			}
 		}
 		catch (MarkedYAMLException ex) {
@@ -118,27 +126,44 @@ public class BoundedYamlPropertySourceLoader implements PropertySourceLoader, Or
 		return "it cannot be read safely (" + ex.getClass().getSimpleName() + ")";
 	}
 
-	/** A list or map that contains itself would make Boot's flattening recurse without end. */
-	private static void refuseCycles(String file, Node node, Set<Node> path, Set<Node> done) {
-		if (done.contains(node)) {
-			return;
+	/**
+	 * How many values {@code node} becomes with its aliases followed, each shared node counted
+	 * once per use but measured once. Refuses a list or map that contains itself (Boot's
+	 * flattening would recurse without end) and a file that expands past
+	 * {@link #MAX_EXPANDED_VALUES}.
+	 */
+	private static long expandedSize(String file, Node node, Set<Node> path, Map<Node, Long> sizes) {
+		Long known = sizes.get(node);
+		if (known != null) {
+			return known;
 		}
 		if (!path.add(node)) {
 			throw new UnsafeYamlException(file, "a list or map contains itself through an alias");
 		}
+		long size = 1;
 		if (node instanceof MappingNode mapping) {
 			for (NodeTuple tuple : mapping.getValue()) {
-				refuseCycles(file, tuple.getKeyNode(), path, done);
-				refuseCycles(file, tuple.getValueNode(), path, done);
+				size += expandedSize(file, tuple.getKeyNode(), path, sizes)
+						+ expandedSize(file, tuple.getValueNode(), path, sizes);
+				refuseExpansion(file, size);
 			}
 		}
 		else if (node instanceof SequenceNode sequence) {
 			for (Node item : sequence.getValue()) {
-				refuseCycles(file, item, path, done);
+				size += expandedSize(file, item, path, sizes);
+				refuseExpansion(file, size);
 			}
 		}
 		path.remove(node);
-		done.add(node);
+		sizes.put(node, size);
+		return size;
+	}
+
+	private static void refuseExpansion(String file, long size) {
+		if (size > MAX_EXPANDED_VALUES) {
+			throw new UnsafeYamlException(file,
+					"its aliases expand to more than " + MAX_EXPANDED_VALUES + " values (an alias bomb?)");
+		}
 	}
 
 }

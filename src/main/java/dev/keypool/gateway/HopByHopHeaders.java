@@ -14,10 +14,11 @@ import org.springframework.http.HttpHeaders;
  */
 final class HopByHopHeaders {
 
-	/** Hop-by-hop whatever {@code Connection} says; {@code proxy-connection} is its pre-standard twin. */
-	private static final List<String> ALWAYS = List.of(HttpHeaders.CONNECTION, "keep-alive", "proxy-connection",
-			HttpHeaders.TE, HttpHeaders.TRAILER, HttpHeaders.TRANSFER_ENCODING, HttpHeaders.UPGRADE,
-			HttpHeaders.PROXY_AUTHORIZATION, HttpHeaders.PROXY_AUTHENTICATE);
+	/** Hop-by-hop whatever {@code Connection} says; every {@code Proxy-*} header is for the caller's proxy. */
+	private static final List<String> ALWAYS = List.of(HttpHeaders.CONNECTION, "keep-alive", HttpHeaders.TE,
+			HttpHeaders.TRAILER, HttpHeaders.TRANSFER_ENCODING, HttpHeaders.UPGRADE);
+
+	private static final String PROXY_PREFIX = "proxy-";
 
 	private HopByHopHeaders() {
 	}
@@ -26,6 +27,11 @@ final class HopByHopHeaders {
 	static void remove(HttpHeaders headers) {
 		Set.copyOf(headers.getConnection()).forEach(headers::remove);
 		ALWAYS.forEach(headers::remove);
+		headers.headerNames()
+			.stream()
+			.filter((name) -> name.regionMatches(true, 0, PROXY_PREFIX, 0, PROXY_PREFIX.length()))
+			.toList()
+			.forEach(headers::remove);
 	}
 
 }

@@ -74,6 +74,8 @@ final class ResponseRelay {
 		else {
 			// JSON too: an upstream that sent its headers and then nothing must not hold the caller
 			write = response.writeWith(received.timeout(streamIdleTimeout)
+				// a chunk that arrives as the timeout fires is dropped by it: released, not leaked
+				.doOnDiscard(ByteBuf.class, ReferenceCountUtil::safeRelease)
 				.map((buf) -> wrap(buf, response.bufferFactory()))
 				.doOnCancel(() -> UsageAccounting.callerLeft(exchange)));
 		}

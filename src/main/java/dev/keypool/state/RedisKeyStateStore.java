@@ -29,6 +29,7 @@ import dev.keypool.state.RedisStateScripts.Result;
 import dev.keypool.state.RedisStateScripts.Slot;
 import dev.keypool.state.RedisStateScripts.Snapshot;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.event.connection.ConnectionActivatedEvent;
 import io.lettuce.core.event.connection.ConnectionDeactivatedEvent;
 import org.slf4j.Logger;
@@ -567,8 +568,17 @@ public class RedisKeyStateStore implements KeyStateStore, SmartLifecycle {
 		return cause.getClass().getSimpleName() + ": " + message + hint;
 	}
 
-	/** Whether Redis answered with an error, as opposed to not answering. */
+	/**
+	 * Whether Redis answered with an error, as opposed to not answering or not letting this
+	 * replica in (a WRONGPASS while connecting comes wrapped in a connection failure: the change
+	 * is then kept for the replay, like any outage).
+	 */
 	private static boolean redisAnswered(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RedisConnectionException) {
+				return false;
+			}
+		}
 		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
 			if (cause instanceof RedisCommandExecutionException) {
 				return true;

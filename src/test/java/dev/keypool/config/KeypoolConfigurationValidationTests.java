@@ -191,6 +191,28 @@ class KeypoolConfigurationValidationTests {
 	}
 
 	@Test
+	void aYamlFileWhoseFewAliasesExpandExponentiallyStopsStartupWithOneLine(@TempDir Path dir,
+			CapturedOutput output) throws IOException {
+		// 16 levels of three aliases each: 48 aliases, under the alias limit, but 3^16 values
+		StringBuilder bomb = new StringBuilder("keypool:\n  demo:\n    l0: &l0 [" + SECRET + "]\n");
+		for (int level = 1; level <= 16; level++) {
+			String previous = "*l" + (level - 1);
+			bomb.append("    l").append(level).append(": &l").append(level).append(" [").append(previous)
+				.append(", ").append(previous).append(", ").append(previous).append("]\n");
+		}
+		Path yaml = dir.resolve("deep.yaml");
+		Files.writeString(yaml, bomb.toString());
+		Map<String, Object> properties = validConfiguration();
+		properties.put("spring.config.additional-location", "file:" + yaml);
+
+		assertThatThrownBy(() -> start(properties)).isInstanceOf(UnsafeYamlException.class);
+
+		assertThat(output.getOut()).containsPattern("Configuration file [^\\n]*deep\\.yaml\\] refused: its aliases "
+				+ "expand to more than 100000 values")
+			.doesNotContain(SECRET);
+	}
+
+	@Test
 	void aYamlFileOverTheSizeLimitStopsStartupUnread(@TempDir Path dir, CapturedOutput output) throws IOException {
 		Path yaml = dir.resolve("large.yaml");
 		Files.writeString(yaml, "keypool:\n  admin:\n    token: " + SECRET + "\n" + "#".repeat(1024 * 1024) + "\n");
