@@ -42,6 +42,9 @@ public final class KeypoolPropertiesValidator {
 	/** Client ids that label callers without a client token in metrics and logs. */
 	private static final Set<String> RESERVED_CLIENT_IDS = Set.of("anonymous", "byok");
 
+	/** Pool names and client ids are the hash tags of their Redis keys ({@code {<pool>}}). */
+	private static final String BRACES = "must not contain '{' or '}' (it is the hash tag of its Redis keys)";
+
 	/** An AWS Bedrock runtime endpoint, and its region. */
 	private static final Pattern BEDROCK_ENDPOINT = Pattern
 		.compile("bedrock-runtime(?:-fips)?\\.([a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?");
@@ -118,6 +121,9 @@ public final class KeypoolPropertiesValidator {
 			else if (RESERVED_CLIENT_IDS.contains(client.id())) {
 				problems.add(path + ".id: '" + client.id() + "' is reserved (it labels callers without a client token)");
 			}
+			else if (hasBraces(client.id())) {
+				problems.add(path + ".id: " + BRACES);
+			}
 			validateLimits(path + ".limits", client.limits(), problems);
 			if (isBlank(client.token())) {
 				problems.add(path + ".token: must not be blank");
@@ -145,6 +151,9 @@ public final class KeypoolPropertiesValidator {
 
 	private void validatePool(String name, Pool pool, List<String> problems) {
 		String path = "keypool.pools." + name;
+		if (hasBraces(name)) {
+			problems.add(path + ": " + BRACES);
+		}
 		if (this.dialects.get(pool.provider()).isEmpty()) {
 			problems.add(path + ".provider: unknown provider '" + pool.provider() + "' (known: "
 					+ String.join(", ", this.dialects.names()) + ")");
@@ -368,6 +377,10 @@ public final class KeypoolPropertiesValidator {
 
 	private static boolean positive(Duration duration) {
 		return !duration.isNegative() && !duration.isZero();
+	}
+
+	private static boolean hasBraces(String name) {
+		return name.indexOf('{') >= 0 || name.indexOf('}') >= 0;
 	}
 
 	private static boolean isBlank(String value) {

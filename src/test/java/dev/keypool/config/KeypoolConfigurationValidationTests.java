@@ -72,6 +72,7 @@ class KeypoolConfigurationValidationTests {
 			"zero requests per minute | keypool.clients[0].limits.requests-per-minute=0 | keypool.clients[0].limits.requests-per-minute: must be positive",
 			"negative tokens per day | keypool.clients[0].limits.tokens-per-day=-1 | keypool.clients[0].limits.tokens-per-day: must be positive",
 			"reserved client id | keypool.clients[0].id=byok | keypool.clients[0].id: 'byok' is reserved",
+			"client id with a brace | keypool.clients[0].id=team}a | keypool.clients[0].id: must not contain '{' or '}'",
 			"vertex key without a service account | keypool.pools.main.provider=vertex | keypool.pools.main.keys[0].credentials: must hold the service account's JSON key",
 			"misspelt byok | keypool.pools.main.byk=false | keypool.pools.main.byk: unknown property (did you mean keypool.pools.main.byok?)",
 			"a property pools do not have | keypool.pools.main.base-url=https://example.com | keypool.pools.main.base-url: unknown property",
@@ -172,6 +173,17 @@ class KeypoolConfigurationValidationTests {
 		assertThat(output.getOut()).contains("spring.cloud.gateway.server.webflux.routes[0].filters[0]: route 'main' "
 				+ "names unknown filter 'KeyFailovr' (did you mean KeyFailover?)")
 			.doesNotContain("Unable to find GatewayFilterFactory");
+	}
+
+	@Test
+	void aPoolNameWithABraceStopsStartupBecauseItIsTheHashTagOfItsRedisKeys(CapturedOutput output) {
+		Map<String, Object> properties = validConfiguration();
+		properties.put("keypool.pools[te}am].keys[0].id", "k");
+		properties.put("keypool.pools[te}am].keys[0].secret", "sk-ant-brace-0003");
+
+		assertThatThrownBy(() -> start(properties)).isNotNull();
+
+		assertThat(output.getOut()).contains("keypool.pools.te}am: must not contain '{' or '}'");
 	}
 
 	@Test
