@@ -271,28 +271,33 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 		MessageDigest sha256 = sha256();
 		for (Path root : this.watched) {
 			update(sha256, "root:" + root);
-			if (Files.isDirectory(root)) {
-				List<Path> entries;
-				try (Stream<Path> files = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
-					entries = files.filter((file) -> !isHidden(root.relativize(file)))
-						.filter(Files::isRegularFile)
-						.sorted()
-						.toList();
-				}
-				catch (IOException | RuntimeException ex) {
-					// a directory swapped while being walked: the next look sees it whole
-					update(sha256, "unreadable:" + ex.getClass().getName());
-					continue;
-				}
-				for (Path file : entries) {
-					digestFile(sha256, root.relativize(file).toString(), file);
-				}
+			List<Path> files;
+			try {
+				files = watchedFiles(root);
 			}
-			else {
-				digestFile(sha256, "", root);
+			catch (IOException | RuntimeException ex) {
+				// a directory swapped while being walked: the next look sees it whole
+				update(sha256, "unreadable:" + ex.getClass().getName());
+				continue;
+			}
+			for (Path file : files) {
+				digestFile(sha256, root.relativize(file).toString(), file);
 			}
 		}
 		return sha256.digest();
+	}
+
+	/**
+	 * The files a watched location stands for: itself, or the regular files of a directory
+	 * (links followed, kubelet's {@code ..*} entries skipped), in a stable order.
+	 */
+	private static List<Path> watchedFiles(Path root) throws IOException {
+		if (!Files.isDirectory(root)) {
+			return List.of(root);
+		}
+		try (Stream<Path> files = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
+			return files.filter((file) -> !isHidden(root.relativize(file))).filter(Files::isRegularFile).sorted().toList();
+		}
 	}
 
 	private static boolean isHidden(Path relative) {
@@ -321,16 +326,11 @@ public class ConfigSourceWatcher implements SmartLifecycle, ApplicationListener<
 	static OversizeFileException oversize(List<Path> locations) {
 		for (Path root : locations) {
 			List<Path> files;
-			if (Files.isDirectory(root)) {
-				try (Stream<Path> walk = Files.walk(root, MAX_DEPTH, FileVisitOption.FOLLOW_LINKS)) {
-					files = walk.filter((file) -> !isHidden(root.relativize(file))).filter(Files::isRegularFile).toList();
-				}
-				catch (IOException | RuntimeException ex) {
-					continue;
-				}
+			try {
+				files = watchedFiles(root);
 			}
-			else {
-				files = List.of(root);
+			catch (IOException | RuntimeException ex) {
+				continue;
 			}
 			for (Path file : files) {
 				try {
